@@ -1,0 +1,43 @@
+"""Pingyi Collector (评议收集器): the web face of the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from qr.links import LinkSigner
+
+from .config import from_environment
+from .extensions import db, migrate
+
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create and configure the app."""
+    app = Flask(__name__, instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(from_environment(app.instance_path))
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # readable Chinese in JSON
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    with app.app_context():
+        from sync.db import configure_engine
+
+        configure_engine(db.engine)
+
+    keys = [*app.config["SECRET_KEY_FALLBACKS"], app.config["SECRET_KEY"]]
+    app.extensions["link_signer"] = LinkSigner(keys)
+
+    from . import api, cli, errors, survey
+
+    errors.register(app)
+
+    app.register_blueprint(survey.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(cli.bp)
+    return app

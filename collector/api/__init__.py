@@ -1,0 +1,58 @@
+"""JSON API: /api/v1/sync, /api/v1/forms/<token>, /healthz."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import BadRequest
+
+from qr.links import LinkError
+from sync.forms import form_definition
+from sync.merge import BatchError, merge_batch
+
+from ..errors import render_error
+from ..extensions import db
+from ..links import resolve, signer
+
+bp = Blueprint("api", __name__)
+
+
+@bp.get("/healthz")
+def healthz():  # type: ignore[no-untyped-def]
+    """Answer 200 when the store is reachable, 503 when it is not."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        current_app.logger.exception("health check failed")
+        return jsonify({"status": "unavailable", "database": "unreachable"}), 503
+    finally:
+        db.session.rollback()
+    return jsonify({"status": "ok", "database": db.engine.dialect.name})
+
+
+@bp.get("/api/v1/forms/<token>")
+def form(token: str):  # type: ignore[no-untyped-def]
+    """Return the form definition behind a link.
+
+    :raise 4xx: the same reasons as the form page, as JSON.
+    """
+    try:
+        link = resolve(token)
+    except LinkError as exc:
+        return render_error(exc.http_status, exc.message, exc.reason)
+    return jsonify(form_definition(link))
+
+
+@bp.post("/api/v1/sync")
+def sync():  # type: ignore[no-untyped-def]
+    """Merge a batch of responses; one result per item, in request order."""
+    try:
+        body = request.get_json(force=True)
+    except BadRequest:
+        return render_error(400, "请求体不是有效的 JSON。", "malformed_json")
+    try:
+        results = merge_batch(db.session, signer(), body)
+    except BatchError as exc:
+        return render_error(400, exc.message, "bad_batch")
+    return jsonify({"results": [r.to_dict() for r in results]})

@@ -1,0 +1,110 @@
+"""The `collector` command: a Flask CLI group bound to create_app()."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Blueprint
+from flask.cli import FlaskGroup
+from flask_migrate import upgrade
+from sqlalchemy import select
+from werkzeug.security import generate_password_hash
+
+from sync.exports import responses_table, tallies_table, write_csv
+from sync.links import issue_link
+from sync.models import Campaign, Channel, Role, Unit, User
+
+from .extensions import db
+from .links import form_url
+
+bp = Blueprint("cli", __name__, cli_group=None)
+
+
+def main() -> None:
+    """Entry point of the `collector` console script."""
+    from . import create_app
+
+    FlaskGroup(create_app=create_app, help="评议收集器 Pingyi Collector")()
+
+
+def _campaign(campaign_id: int) -> Campaign:
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise click.ClickException(f"campaign {campaign_id} does not exist")
+    return campaign
+
+
+@bp.cli.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the store's tables (Alembic migrations)."""
+    upgrade()
+    click.echo(f"database ready: {db.engine.url.render_as_string(hide_password=True)}")
+
+
+@bp.cli.command("demo")
+def demo() -> None:
+    """Load a demo campaign and print an admin login, a poster link and a visit link."""
+    from .demo import load_demo
+
+    upgrade()
+    result = load_demo(db.session)
+    db.session.commit()
+    click.echo(f"campaign {result.campaign.id}: {result.campaign.title}")
+    click.echo(f"admin login: {result.admin_username} / {result.admin_password}")
+    click.echo(f"poster link ({result.poster_link.units[0].name}): {form_url(result.poster_link)}")
+    click.echo(f"visit link ({result.visit_link.visit.place}): {form_url(result.visit_link)}")
+
+
+@bp.cli.command("create-admin")
+@click.argument("username")
+@click.password_option(prompt="Password")
+def create_admin(username: str, password: str) -> None:
+    """Create an admin account, or reset its password."""
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        user = User(username=username)
+        db.session.add(user)
+    user.role = Role.ADMIN
+    user.password_hash = generate_password_hash(password)
+    db.session.commit()
+    click.echo(f"admin {username} ready")
+
+
+@bp.cli.command("link")
+@click.option("--campaign", "campaign_id", type=int, required=True)
+@click.option("--unit", "unit_codes", required=True, multiple=True,
+              help="unit code; repeat for a visit covering several units")
+@click.option("--channel", type=click.Choice([c.value for c in Channel]), default=None)
+@click.option("--visit", "visit_place", default=None, help="village or place of a home visit")
+@click.option("--max-age", type=int, default=None, help="lifetime in seconds")
+def link(campaign_id: int, unit_codes: tuple[str, ...], channel: str | None,
+         visit_place: str | None, max_age: int | None) -> None:
+    """Issue a signed link and print its URL."""
+    from sync.campaigns import create_visit
+
+    campaign = _campaign(campaign_id)
+    units = db.session.scalars(select(Unit).where(Unit.campaign_id == campaign.id,
+                                                  Unit.code.in_(unit_codes))).all()
+    missing = set(unit_codes) - {u.code for u in units}
+    if missing:
+        raise click.ClickException(f"unknown unit code(s): {', '.join(sorted(missing))}")
+    visit = create_visit(db.session, campaign, visit_place) if visit_place else None
+    chosen = Channel(channel) if channel else (Channel.VISIT if visit else Channel.ONLINE)
+    new = issue_link(db.session, campaign, list(units), chosen, visit, max_age)
+    db.session.commit()
+    click.echo(form_url(new))
+
+
+@bp.cli.command("export")
+@click.option("--campaign", "campaign_id", type=int, required=True)
+@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def export(campaign_id: int, fmt: str, out: Path) -> None:
+    """Write the responses file and, beside it, the tallies file (…-tallies.csv)."""
+    campaign = _campaign(campaign_id)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    count = write_csv(out, *responses_table(db.session, campaign))
+    tallies_path = out.with_name(f"{out.stem}-tallies{out.suffix or '.csv'}")
+    write_csv(tallies_path, *tallies_table(db.session, campaign))
+    click.echo(f"{count} responses -> {out}; tallies -> {tallies_path}")

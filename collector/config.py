@@ -1,0 +1,31 @@
+"""Configuration from the environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sync.db import normalise_url
+
+DEV_SECRET = "dev-only-secret-change-me"
+
+
+def from_environment(instance_path: str) -> dict:
+    """Build the config mapping; DATABASE_URL defaults to an SQLite file in the instance folder."""
+    default_db = "sqlite:///" + str(Path(instance_path) / "collector.db")
+    fallbacks = [k.strip() for k in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",")
+                 if k.strip()]
+    return {
+        "SECRET_KEY": os.environ.get("SECRET_KEY", DEV_SECRET),
+        # Old keys still verify sessions and printed links after a rotation; the newest signs.
+        "SECRET_KEY_FALLBACKS": fallbacks,
+        "SQLALCHEMY_DATABASE_URI": normalise_url(os.environ.get("DATABASE_URL", default_db)),
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://localhost:8000").rstrip("/"),
+        # Sync bodies above 1 MB are refused with 413 before they are read.
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    }

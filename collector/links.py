@@ -1,0 +1,25 @@
+"""Helpers the web layer uses to turn links into URLs and tokens into rows."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from qr.links import LinkSigner
+from sync.links import ResolvedLink, resolve_token, sign_link
+from sync.models import Link
+
+from .extensions import db
+
+
+def signer() -> LinkSigner:
+    return current_app.extensions["link_signer"]
+
+
+def form_url(link: Link) -> str:
+    """The full public URL of a link's form."""
+    return f"{current_app.config['PUBLIC_BASE_URL']}/s/{sign_link(signer(), link)}"
+
+
+def resolve(token: str) -> ResolvedLink:
+    """:raise LinkError: when the token must not open a form."""
+    return resolve_token(db.session, signer(), token)

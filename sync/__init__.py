@@ -1,0 +1,1 @@
+"""The central store: schema, validation, dedupe and merge. A plain library: no Flask imports."""

@@ -1,0 +1,320 @@
+"""Validate, dedupe and merge a batch of responses into the store, exactly once per UUID.
+
+Each response is stored by one insert-if-absent statement on its UUID (ON CONFLICT DO NOTHING …
+RETURNING), never by reading first and writing after, so retries, duplicates and two phones
+syncing at once cannot double a rating. A content hash tells a harmless resend (`duplicate`) from
+a different answer under a known id (`conflict`, kept whole in the conflicts table).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any
+
+from marshmallow import ValidationError
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from qr.links import LinkError, LinkSigner
+
+from .db import write_transaction
+from .links import ResolvedLink, resolve_token
+from .models import Answer, Channel, Conflict, Response
+from .schemas import BatchEnvelopeSchema, ResponseItemSchema, describe_errors
+
+STORED = "stored"
+DUPLICATE = "duplicate"
+CONFLICT = "conflict"
+REJECTED = "rejected"
+
+REPEAT_DEVICE = "repeat_device"
+
+_item_schema = ResponseItemSchema()
+_envelope_schema = BatchEnvelopeSchema()
+
+
+class BatchError(Exception):
+    """The body as a whole is unusable (not an object, no responses list, too many items)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass
+class ItemResult:
+    id: str
+    status: str
+    error: str | None = None
+    code: str | None = None
+
+    def to_dict(self) -> dict[str, str]:
+        out = {"id": self.id, "status": self.status}
+        if self.error:
+            out["error"] = self.error
+        if self.code:
+            out["code"] = self.code
+        return out
+
+
+class ItemRejected(Exception):
+    def __init__(self, message: str, code: str = "invalid") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+@dataclass
+class PreparedResponse:
+    """A validated response, ready to insert."""
+
+    uuid: str
+    row: dict[str, Any]
+    answers: list[dict[str, int]]
+    content_hash: str
+    raw: dict[str, Any]
+    flags: list[str] = field(default_factory=list)
+
+
+def content_hash(campaign_id: int, unit_code: str, data: dict[str, Any]) -> str:
+    """Hash what the rater said, independent of key order, whitespace and time-zone spelling."""
+    canonical = {
+        "campaign": campaign_id,
+        "unit": unit_code,
+        "answers": dict(sorted(data["answers"].items())),
+        "comment": (data.get("comment") or "").strip(),
+        "identity": data.get("identity") or "",
+        "created_at": data["created_at"].astimezone(timezone.utc).isoformat(timespec="milliseconds"),
+    }
+    blob = json.dumps(canonical, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def parse_envelope(body: object) -> tuple[str | None, list[Any]]:
+    """Return (device_id, raw items) of a sync body.
+
+    :raise BatchError: the body is not an object with a `responses` list within limits.
+    """
+    if not isinstance(body, dict):
+        raise BatchError("请求体必须是包含 responses 数组的 JSON 对象。")
+    try:
+        envelope = _envelope_schema.load(body)
+    except ValidationError as exc:
+        raise BatchError(describe_errors(exc.messages)) from exc
+    return envelope["device_id"], envelope["responses"]
+
+
+class _Preparer:
+    """Validates items of one batch, resolving each distinct token once."""
+
+    def __init__(self, session: Session, signer: LinkSigner, device_id: str | None,
+                 today: date) -> None:
+        self.session = session
+        self.signer = signer
+        self.device_id = device_id
+        self.today = today
+        self._resolved: dict[tuple[str, date], ResolvedLink | LinkError] = {}
+
+    def resolve(self, token: str, day: date) -> ResolvedLink:
+        key = (token, day)
+        if key not in self._resolved:
+            try:
+                self._resolved[key] = resolve_token(self.session, self.signer, token, day)
+            except LinkError as exc:
+                self._resolved[key] = exc
+        found = self._resolved[key]
+        if isinstance(found, LinkError):
+            raise ItemRejected(found.message, found.reason)
+        return found
+
+    def prepare(self, raw: Any) -> PreparedResponse:
+        try:
+            data = _item_schema.load(raw)
+        except ValidationError as exc:
+            raise ItemRejected(describe_errors(exc.messages)) from exc
+        # A rating made before the close date may be uploaded later (field staff back in town).
+        rated_on = min(data["created_at"].astimezone(timezone.utc).date(), self.today)
+        link = self.resolve(data["token"], rated_on)
+        unit = link.unit_by_code(data["unit"])
+        if unit is None:
+            if data["unit"] is None:
+                raise ItemRejected("此链接包含多个评议对象，请选择要评议的单位。", "unit_required")
+            raise ItemRejected(f"评议对象“{data['unit']}”不在此链接范围内。", "unit_unknown")
+        questionnaire = link.campaign.questionnaire
+        answers = _check_answers(questionnaire, data)
+        identity = data["identity"] or None
+        if identity is not None and identity not in {c.key for c in questionnaire.identities}:
+            raise ItemRejected(f"无效的评议人员身份“{identity}”。", "identity_unknown")
+        if identity is None and questionnaire.identity_required:
+            raise ItemRejected("请选择评议人员身份。", "identity_required")
+        digest = content_hash(link.campaign.id, unit.code, data)
+        uuid = str(data["id"])
+        row = {
+            "uuid": uuid,
+            "campaign_id": link.campaign.id,
+            "unit_id": unit.id,
+            "link_id": link.link.id,
+            "channel": link.channel,
+            "visit_id": link.link.visit_id,
+            "device_id": self.device_id,
+            "identity_key": identity,
+            "comment": (data["comment"] or "").strip() or None,
+            "created_at": data["created_at"],
+            "received_at": datetime.now(timezone.utc),
+            "content_hash": digest,
+            "flags": [],
+            "meta": data["meta"],
+        }
+        return PreparedResponse(uuid=uuid, row=row, answers=answers, content_hash=digest,
+                                raw=raw)
+
+
+def _check_answers(questionnaire: Any, data: dict[str, Any]) -> list[dict[str, int]]:
+    """Map item and level keys to ids, enforcing required items and reasons for low levels."""
+    items = {item.key: item for item in questionnaire.items}
+    unknown = [k for k in data["answers"] if k not in items]
+    if unknown:
+        raise ItemRejected(f"未知的评议内容：{'、'.join(unknown)}。", "item_unknown")
+    missing = [i.label for i in questionnaire.items if i.required and i.key not in data["answers"]]
+    if missing:
+        raise ItemRejected(f"请评价：{'、'.join(missing)}。", "item_missing")
+    answers = []
+    needs_reason = []
+    for key, level_key in data["answers"].items():
+        item = items[key]
+        level = next((lv for lv in item.scale.levels if lv.key == level_key), None)
+        if level is None:
+            raise ItemRejected(f"“{item.label}”的评价“{level_key}”无效。", "level_unknown")
+        if level.needs_reason:
+            needs_reason.append(level.label)
+        answers.append({"item_id": item.id, "level_id": level.id, "score": level.score})
+    if needs_reason and not (data["comment"] or "").strip():
+        raise ItemRejected(f"选择“{needs_reason[0]}”时请在意见建议中写明原因。", "reason_required")
+    return answers
+
+
+def merge_batch(
+    session: Session, signer: LinkSigner, body: object, today: date | None = None
+) -> list[ItemResult]:
+    """Validate and store a sync body; return one result per item, in request order.
+
+    Valid items are stored even when others are rejected. All writes happen in one transaction,
+    so a crash leaves either every stored item of the batch or none (the phone then retries).
+
+    :raise BatchError: the body as a whole is unusable.
+    """
+    device_id, raw_items = parse_envelope(body)
+    preparer = _Preparer(session, signer, device_id, today or date.today())
+    results: list[ItemResult] = []
+    prepared: list[PreparedResponse | None] = []
+    for raw in raw_items:
+        item_id = raw.get("id") if isinstance(raw, dict) else None
+        try:
+            item = preparer.prepare(raw)
+        except ItemRejected as exc:
+            results.append(ItemResult(str(item_id or ""), REJECTED, exc.message, exc.code))
+            prepared.append(None)
+            continue
+        results.append(ItemResult(item.uuid, ""))
+        prepared.append(item)
+
+    valid = [p for p in prepared if p is not None]
+    if valid:
+        statuses = _store(session, valid)
+        for result, item in zip(results, prepared):
+            if item is not None:
+                result.status = statuses[id(item)]
+                if result.status == CONFLICT:
+                    result.error = "该编号的评议已保存过且内容不同，新内容已另存待核查。"
+    else:
+        session.rollback()  # end the read transaction
+    return results
+
+
+def _insert(session: Session):  # type: ignore[no-untyped-def]
+    """The dialect's INSERT, which knows ON CONFLICT."""
+    return (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
+
+
+def _store(session: Session, items: list[PreparedResponse]) -> dict[int, str]:
+    """Insert-if-absent every item in one transaction; return status by id(item)."""
+    insert = _insert(session)
+    statuses: dict[int, str] = {}
+    first_by_uuid: dict[str, PreparedResponse] = {}
+    repeats: list[PreparedResponse] = []
+    for item in items:
+        if item.uuid in first_by_uuid:
+            repeats.append(item)  # same id twice in one batch: judged against the first copy
+        else:
+            first_by_uuid[item.uuid] = item
+    # Sorted so that concurrent batches with overlapping ids lock rows in the same order
+    # (PostgreSQL would otherwise detect a deadlock between them).
+    firsts = sorted(first_by_uuid.values(), key=lambda i: i.uuid)
+
+    with write_transaction(session):
+        stmt = (insert(Response).values([i.row for i in firsts])
+                .on_conflict_do_nothing(index_elements=["uuid"])
+                .returning(Response.id, Response.uuid))
+        new_ids = {uuid: rid for rid, uuid in session.execute(stmt)}
+        answer_rows = [
+            {**answer, "response_id": new_ids[item.uuid]}
+            for item in firsts if item.uuid in new_ids for answer in item.answers
+        ]
+        if answer_rows:
+            session.execute(insert(Answer), answer_rows)
+        _flag_repeat_devices(session, [i for i in firsts if i.uuid in new_ids], new_ids)
+
+        existing = [i.uuid for i in firsts if i.uuid not in new_ids]
+        stored_hash = dict(session.execute(
+            select(Response.uuid, Response.content_hash).where(Response.uuid.in_(existing))
+        ).all()) if existing else {}
+        stored_hash.update({i.uuid: i.content_hash for i in firsts if i.uuid in new_ids})
+
+        conflicts = []
+        for item in firsts + repeats:
+            if item.uuid in new_ids and first_by_uuid[item.uuid] is item:
+                statuses[id(item)] = STORED
+            elif stored_hash[item.uuid] == item.content_hash:
+                statuses[id(item)] = DUPLICATE
+            else:
+                statuses[id(item)] = CONFLICT
+                conflicts.append({"uuid": item.uuid, "content_hash": item.content_hash,
+                                  "device_id": item.row["device_id"], "payload": item.raw,
+                                  "received_at": item.row["received_at"]})
+        if conflicts:
+            conflicts.sort(key=lambda c: (c["uuid"], c["content_hash"]))
+            session.execute(insert(Conflict).values(conflicts).on_conflict_do_nothing(
+                index_elements=["uuid", "content_hash"]))
+    return statuses
+
+
+def _flag_repeat_devices(
+    session: Session, stored: Iterable[PreparedResponse], new_ids: dict[str, int]
+) -> None:
+    """Flag poster ratings from a device that already rated the same unit (kept, not dropped)."""
+    poster = [i for i in stored if i.row["channel"] == Channel.ONLINE and i.row["device_id"]]
+    if not poster:
+        return
+    pairs = {(i.row["device_id"], i.row["unit_id"]) for i in poster}
+    rows = session.execute(
+        select(Response.id, Response.device_id, Response.unit_id)
+        .where(Response.device_id.in_({d for d, _ in pairs}),
+               Response.unit_id.in_({u for _, u in pairs}),
+               Response.channel == Channel.ONLINE)
+        .order_by(Response.id)
+    ).all()
+    seen: set[tuple[str, int]] = set()
+    flagged = []
+    fresh = set(new_ids.values())
+    for rid, device, unit in rows:
+        if (device, unit) in seen and rid in fresh:
+            flagged.append(rid)
+        seen.add((device, unit))
+    if flagged:
+        session.execute(update(Response).where(Response.id.in_(flagged))
+                        .values(flags=[REPEAT_DEVICE]))

@@ -1,0 +1,83 @@
+"""marshmallow schemas for what phones send to /api/v1/sync."""
+
+from __future__ import annotations
+
+import json
+from datetime import timezone
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
+
+MAX_BATCH = 500
+MAX_COMMENT = 2000
+MAX_META_BYTES = 4096
+
+REQUIRED = {"required": "缺少此字段。", "null": "不能为空。"}
+
+
+class _ChineseSchema(Schema):
+    error_messages = {"unknown": "未知字段。", "type": "必须是 JSON 对象。"}
+
+
+class ResponseItemSchema(_ChineseSchema):
+    """One rater's response as the phone queued it."""
+
+    class Meta:
+        unknown = RAISE
+
+    id = fields.UUID(required=True, error_messages={**REQUIRED, "invalid_uuid": "必须是 UUID。"})
+    token = fields.String(required=True, validate=validate.Length(1, 2048, error="链接长度不正确。"),
+                          error_messages={**REQUIRED, "invalid": "必须是字符串。"})
+    unit = fields.String(load_default=None, allow_none=True,
+                         validate=validate.Length(1, 20, error="评议对象代码长度不正确。"),
+                         error_messages={"invalid": "必须是字符串。"})
+    created_at = fields.AwareDateTime(
+        required=True, default_timezone=timezone.utc,
+        error_messages={**REQUIRED, "invalid": "必须是 ISO 8601 时间。",
+                        "invalid_awareness": "必须是 ISO 8601 时间。"})
+    answers = fields.Dict(
+        keys=fields.String(validate=validate.Length(1, 40, error="评议内容代码长度不正确。"),
+                           error_messages={"invalid": "评议内容代码必须是字符串。"}),
+        values=fields.String(validate=validate.Length(1, 40, error="评价档次代码长度不正确。"),
+                             error_messages={"invalid": "评价档次必须是字符串。"}),
+        required=True, error_messages={**REQUIRED, "invalid": "必须是对象。"})
+    comment = fields.String(load_default="", allow_none=True,
+                            validate=validate.Length(max=MAX_COMMENT,
+                                                     error=f"意见建议不能超过 {MAX_COMMENT} 字。"),
+                            error_messages={"invalid": "必须是字符串。"})
+    identity = fields.String(load_default=None, allow_none=True,
+                             validate=validate.Length(max=40),
+                             error_messages={"invalid": "必须是字符串。"})
+    meta = fields.Dict(load_default=dict, error_messages={"invalid": "必须是对象。"})
+
+    @validates("meta")
+    def _meta_small(self, value: dict, **_: object) -> None:
+        if len(json.dumps(value, ensure_ascii=False)) > MAX_META_BYTES:
+            raise ValidationError(f"附加信息不能超过 {MAX_META_BYTES} 字节。")
+
+
+class BatchEnvelopeSchema(_ChineseSchema):
+    """The outer body; items are validated one by one so one bad item spares the rest."""
+
+    class Meta:
+        unknown = RAISE
+
+    device_id = fields.String(load_default=None, allow_none=True,
+                              validate=validate.Length(1, 64, error="设备编号长度不正确。"),
+                              error_messages={"invalid": "必须是字符串。"})
+    responses = fields.List(
+        fields.Raw(allow_none=True), required=True,
+        validate=validate.Length(max=MAX_BATCH, error=f"每批最多上传 {MAX_BATCH} 份，请分批上传。"),
+        error_messages={**REQUIRED, "invalid": "必须是数组。"})
+
+
+def describe_errors(messages: dict | list | str, prefix: str = "") -> str:
+    """Flatten marshmallow's nested error messages into one line a person can act on."""
+    if isinstance(messages, str):
+        return f"{prefix}{messages}" if prefix else messages
+    if isinstance(messages, list):
+        return "；".join(describe_errors(m, prefix) for m in messages)
+    parts = []
+    for key, value in messages.items():
+        label = "" if key == "_schema" else f"{prefix}{key}"
+        parts.append(describe_errors(value, f"{label}：" if label else ""))
+    return "；".join(parts)
