@@ -33,11 +33,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     keys = [*app.config["SECRET_KEY_FALLBACKS"], app.config["SECRET_KEY"]]
     app.extensions["link_signer"] = LinkSigner(keys)
 
-    from . import api, cli, errors, survey
+    from . import admin, api, cli, errors, survey
 
     errors.register(app)
 
     app.register_blueprint(survey.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(cli.bp)
+    app.register_blueprint(admin.bp)
     return app
