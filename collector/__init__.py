@@ -33,9 +33,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     keys = [*app.config["SECRET_KEY_FALLBACKS"], app.config["SECRET_KEY"]]
     app.extensions["link_signer"] = LinkSigner(keys)
 
-    from . import admin, api, cli, errors, survey
+    from . import admin, api, auth, cli, errors, survey
 
     errors.register(app)
+    auth.init_app(app, exempt=[survey.bp, api.bp])
 
     app.register_blueprint(survey.bp)
     app.register_blueprint(api.bp)

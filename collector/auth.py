@@ -1,17 +1,50 @@
-"""Who is signed in, and the decorators that guard cadre pages."""
+"""Who is signed in, the decorators that guard cadre pages, CSRF and login throttling."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import abort, g, redirect, request, session, url_for
+from flask import Blueprint, Flask, abort, g, redirect, request, session, url_for
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFError
 from werkzeug.security import check_password_hash
 
-from sync.models import Unit, User
+from sync.models import Campaign, Unit, User
 
-from .extensions import db
+from .extensions import csrf, db, limiter
+
+CSRF_MESSAGE = "页面已过期或缺少安全校验码，请返回上一页刷新后重新提交。"
+
+
+def init_app(app: Flask, exempt: Iterable[Blueprint] = ()) -> None:
+    """Turn on CSRF for every form except the blueprints phones post to without a session."""
+    csrf.init_app(app)
+    for blueprint in exempt:
+        csrf.exempt(blueprint)
+    limiter.init_app(app)
+
+    @app.errorhandler(CSRFError)
+    def _csrf_refused(exc: CSRFError):  # type: ignore[no-untyped-def]
+        from .errors import render_error
+
+        return render_error(400, CSRF_MESSAGE, "csrf")
+
+    @app.context_processor
+    def _user_in_templates() -> dict[str, Any]:
+        return {"current_user": current_user}
+
+
+def login_rate_key() -> str:
+    """Count failed logins per client address and username (case-insensitive)."""
+    username = request.form.get("username", "").strip().lower()
+    return f"login:{get_remote_address()}:{username}"
+
+
+def login_failed(response: Any) -> bool:
+    """Only a refused password counts towards the limit."""
+    return response.status_code == 401
 
 
 def authenticate(username: str, password: str) -> User | None:
@@ -23,16 +56,19 @@ def authenticate(username: str, password: str) -> User | None:
 
 
 def log_in(user: User) -> None:
+    """Start a fresh session for the user."""
     session.clear()  # a new session id: no fixation
     session["user_id"] = user.id
     session.permanent = True
 
 
 def log_out() -> None:
+    """End the session."""
     session.clear()
 
 
 def current_user() -> User | None:
+    """Return the signed-in user, loaded once per request."""
     if "current_user" not in g:
         user_id = session.get("user_id")
         g.current_user = db.session.get(User, user_id) if user_id else None
@@ -71,3 +107,20 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
 def can_access_unit(user: User, unit: Unit) -> bool:
     """Admins see every unit; a secretary only the units assigned to them."""
     return user.is_admin or any(u.id == unit.id for u in user.units)
+
+
+def can_access_campaign(user: User, campaign: Campaign) -> bool:
+    """Admins see every campaign; a secretary those holding one of their units."""
+    return user.is_admin or any(u.campaign_id == campaign.id for u in user.units)
+
+
+def get_unit_or_404(unit_id: int) -> Unit:
+    """Load a unit the signed-in user may see.
+
+    :raise 404: no such unit, or it is not one of the secretary's units (ids are not disclosed).
+    """
+    unit = db.session.get(Unit, unit_id)
+    user = current_user()
+    if unit is None or user is None or not can_access_unit(user, unit):
+        abort(404)
+    return unit

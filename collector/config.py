@@ -25,7 +25,18 @@ def from_environment(instance_path: str) -> dict:
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
+        # Secure cookies whenever the site is served over HTTPS (or when forced by the env).
+        "SESSION_COOKIE_SECURE": os.environ.get(
+            "SESSION_COOKIE_SECURE",
+            "1" if os.environ.get("PUBLIC_BASE_URL", "").startswith("https://") else "0") == "1",
+        "SESSION_COOKIE_NAME": "pingyi_session",
+        # A working day; the CSRF token lives as long as the session it belongs to.
+        "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+        "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+        # Form messages come from WTForms' own zh catalogue (no Flask-Babel here).
+        "WTF_I18N_ENABLED": False,
+        # Failed logins per (IP, username); counters live in RATELIMIT_STORAGE_URI.
+        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "5 per minute"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     }

@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .models import Campaign, CampaignStatus, Category, Unit, Visit
+from .links import issue_link
+from .models import (
+    Campaign,
+    CampaignStatus,
+    Category,
+    Channel,
+    Link,
+    Response,
+    Unit,
+    Visit,
+    link_units,
+)
 from .templates import build_questionnaire
 
 
@@ -59,3 +71,101 @@ def create_visit(session: Session, campaign: Campaign, place: str,
     session.add(visit)
     session.flush()
     return visit
+
+
+class SetupError(ValueError):
+    """A set-up change was refused; the message (Chinese) tells the admin what to fix."""
+
+
+def update_campaign(campaign: Campaign, **fields: object) -> None:
+    """Change a campaign's title, year, dates, supervision phone, bottom N or status.
+
+    :raise SetupError: the close date is before the open date.
+    """
+    allowed = {"title", "year", "opens_on", "closes_on", "supervision_phone", "bottom_n", "status"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise TypeError(f"unknown campaign fields: {sorted(unknown)}")
+    opens_on = fields.get("opens_on", campaign.opens_on)
+    closes_on = fields.get("closes_on", campaign.closes_on)
+    if isinstance(opens_on, date) and isinstance(closes_on, date) and closes_on < opens_on:
+        raise SetupError("结束日期不能早于开始日期。")
+    for name, value in fields.items():
+        setattr(campaign, name, value)
+
+
+def add_category(session: Session, campaign: Campaign, name: str) -> Category:
+    """Add a ranking group to the campaign.
+
+    :raise SetupError: a category of that name exists.
+    """
+    name = name.strip()
+    if any(c.name == name for c in campaign.categories):
+        raise SetupError(f"类别“{name}”已存在。")
+    category = Category(name=name, position=len(campaign.categories), campaign=campaign)
+    session.add(category)
+    session.flush()
+    return category
+
+
+def rename_category(campaign: Campaign, category: Category, name: str) -> None:
+    """Rename a category.
+
+    :raise SetupError: another category has that name.
+    """
+    name = name.strip()
+    if any(c.name == name and c.id != category.id for c in campaign.categories):
+        raise SetupError(f"类别“{name}”已存在。")
+    category.name = name
+
+
+def unit_code_taken(campaign: Campaign, code: str, except_unit: Unit | None = None) -> bool:
+    """Whether another unit of the campaign already uses `code`."""
+    return any(u.code == code and u is not except_unit for u in campaign.units)
+
+
+def add_unit(session: Session, campaign: Campaign, category: Category, code: str,
+             name: str) -> Unit:
+    """Add one unit.
+
+    :raise SetupError: the code is taken in this campaign.
+    """
+    code = code.strip()
+    if unit_code_taken(campaign, code):
+        raise SetupError(f"单位代码“{code}”已存在。")
+    unit = Unit(code=code, name=name.strip(), category=category, campaign=campaign)
+    session.add(unit)
+    session.flush()
+    return unit
+
+
+def update_unit(session: Session, unit: Unit, category: Category, code: str, name: str) -> None:
+    """Rename or move a unit; its code is fixed once links or ratings name it.
+
+    :raise SetupError: the code is taken, or would orphan printed links (the signed token carries
+        the code) or stored ratings.
+    """
+    code = code.strip()
+    if code != unit.code:
+        if unit_code_taken(unit.campaign, code, except_unit=unit):
+            raise SetupError(f"单位代码“{code}”已存在。")
+        has_links = session.scalar(select(link_units.c.link_id)
+                                   .where(link_units.c.unit_id == unit.id).limit(1))
+        has_ratings = session.scalar(select(Response.id).where(Response.unit_id == unit.id)
+                                     .limit(1))
+        if has_links is not None or has_ratings is not None:
+            raise SetupError("该单位已发放评议链接或已有评议结果，不能修改单位代码（已印制的二维码会失效）。")
+    unit.code = code
+    unit.name = name.strip()
+    unit.category = category
+    session.flush()
+
+
+def issue_poster_links(session: Session, campaign: Campaign) -> list[Link]:
+    """Give every unit without a live single-unit poster link one (线上评议)."""
+    covered = set(session.scalars(
+        select(link_units.c.unit_id).join(Link, Link.id == link_units.c.link_id)
+        .where(Link.campaign_id == campaign.id, Link.purpose == "poster",
+               Link.revoked_at.is_(None))))
+    return [issue_link(session, campaign, [unit], Channel.ONLINE)
+            for unit in campaign.units if unit.id not in covered]

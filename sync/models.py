@@ -100,6 +100,10 @@ class Questionnaire(Base):
     #: set when the first response arrives; a frozen questionnaire is never edited, only copied
     frozen_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: 1 for a fresh questionnaire; an edit of one in use makes a copy with version + 1
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    #: the version this one was copied from (its answers keep pointing there)
+    previous_id: Mapped[int | None] = mapped_column(ForeignKey("questionnaires.id"))
 
     items: Mapped[list[QuestionnaireItem]] = relationship(
         back_populates="questionnaire", order_by="QuestionnaireItem.position",

@@ -2,26 +2,40 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
-from ..auth import authenticate, current_user, log_in, log_out, login_required
+from ..auth import (
+    authenticate,
+    current_user,
+    log_in,
+    log_out,
+    login_failed,
+    login_rate_key,
+    login_required,
+)
+from ..extensions import limiter
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 def _safe_next(target: str | None) -> str:
     """Only follow local redirects after login."""
-    if target and target.startswith("/") and not target.startswith("//"):
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return url_for("admin.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], key_func=login_rate_key,
+               methods=["POST"], deduct_when=login_failed, scope="login-user")
+# Spraying many usernames from one address is throttled too, more loosely.
+@limiter.limit("30 per minute", methods=["POST"], deduct_when=login_failed, scope="login-ip")
 def login():  # type: ignore[no-untyped-def]
-    """Sign in with username and password."""
+    """Sign in with username and password; failures are throttled (429)."""
     error = None
     if request.method == "POST":
-        user = authenticate(request.form.get("username", ""), request.form.get("password", ""))
+        user = authenticate(request.form.get("username", "").strip(),
+                            request.form.get("password", ""))
         if user is not None:
             log_in(user)
             return redirect(_safe_next(request.args.get("next")))
@@ -31,6 +45,7 @@ def login():  # type: ignore[no-untyped-def]
 
 @bp.post("/logout")
 def logout():  # type: ignore[no-untyped-def]
+    """Sign out."""
     log_out()
     return redirect(url_for("admin.login"))
 
@@ -38,4 +53,12 @@ def logout():  # type: ignore[no-untyped-def]
 @bp.get("/")
 @login_required
 def index():  # type: ignore[no-untyped-def]
-    return render_template("admin/index.html", user=current_user())
+    """Admins go to the campaigns; a secretary sees the units assigned to them."""
+    user = current_user()
+    assert user is not None
+    if user.is_admin:
+        return redirect(url_for("admin.campaigns"))
+    return render_template("admin/index.html", user=user)
+
+
+from . import campaigns, links, users  # noqa: E402,F401  (routes register on bp)

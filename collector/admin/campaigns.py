@@ -1,0 +1,282 @@
+"""Campaign set-up pages (admins only): campaigns, categories, units, unit import, questionnaire."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import func, select
+
+from sync.campaigns import (
+    SetupError,
+    add_category,
+    add_unit,
+    create_campaign,
+    rename_category,
+    update_campaign,
+    update_unit,
+)
+from sync.models import Campaign, CampaignStatus, Category, Response, Unit
+from sync.questionnaires import (
+    ItemEdit,
+    QuestionnaireEdit,
+    edit_questionnaire,
+    questionnaire_in_use,
+    use_template,
+)
+from sync.unit_sheet import HEADERS, SheetError, import_units
+
+from ..auth import admin_required
+from ..extensions import db
+from . import bp
+from .forms import (
+    STATUS_LABELS,
+    CampaignForm,
+    CategoryForm,
+    ImportForm,
+    NewCampaignForm,
+    TemplateForm,
+    UnitForm,
+)
+
+NEW_ITEM_ROWS = 3
+
+
+def campaign_or_404(campaign_id: int) -> Campaign:
+    """:raise 404: no such campaign."""
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None:
+        abort(404)
+    return campaign
+
+
+def _campaign_fields(form: CampaignForm) -> dict:
+    return {"title": form.title.data.strip(), "year": form.year.data,
+            "opens_on": form.opens_on.data, "closes_on": form.closes_on.data,
+            "supervision_phone": (form.supervision_phone.data or "").strip() or None,
+            "bottom_n": form.bottom_n.data, "status": CampaignStatus(form.status.data)}
+
+
+@bp.get("/campaigns")
+@admin_required
+def campaigns():  # type: ignore[no-untyped-def]
+    """List campaigns with their unit and rating counts."""
+    counts = dict(db.session.execute(
+        select(Response.campaign_id, func.count()).group_by(Response.campaign_id)).all())
+    rows = db.session.scalars(select(Campaign).order_by(Campaign.year.desc(),
+                                                        Campaign.id.desc())).all()
+    return render_template("admin/campaigns/list.html", campaigns=rows, counts=counts,
+                           status_labels=STATUS_LABELS)
+
+
+@bp.route("/campaigns/new", methods=["GET", "POST"])
+@admin_required
+def new_campaign():  # type: ignore[no-untyped-def]
+    """Create a campaign with a questionnaire from a built-in template."""
+    form = NewCampaignForm()
+    if form.validate_on_submit():
+        fields = _campaign_fields(form)
+        campaign = create_campaign(db.session, fields.pop("title"), fields.pop("year"),
+                                   form.template.data, **fields)
+        db.session.commit()
+        flash(f"已创建评议活动“{campaign.title}”，请添加评议对象。")
+        return redirect(url_for("admin.units", campaign_id=campaign.id))
+    return render_template("admin/campaigns/new.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/campaigns/<int:campaign_id>", methods=["GET", "POST"])
+@admin_required
+def campaign(campaign_id: int):  # type: ignore[no-untyped-def]
+    """Show and edit a campaign's settings (title, year, dates, phone, bottom N, status)."""
+    campaign = campaign_or_404(campaign_id)
+    form = CampaignForm(obj=campaign, status=campaign.status.value)
+    if form.validate_on_submit():
+        try:
+            update_campaign(campaign, **_campaign_fields(form))
+        except SetupError as exc:
+            form.closes_on.errors = [str(exc)]
+        else:
+            db.session.commit()
+            flash("已保存。")
+            return redirect(url_for("admin.campaign", campaign_id=campaign.id))
+    return render_template("admin/campaigns/edit.html", campaign=campaign, form=form,
+                           status_labels=STATUS_LABELS), 422 if form.errors else 200
+
+
+def _units_page(campaign: Campaign, status: int = 200, **forms):  # type: ignore[no-untyped-def]
+    unit_form = forms.get("unit_form") or UnitForm(formdata=None)
+    unit_form.category_id.choices = [(c.id, c.name) for c in campaign.categories]
+    return render_template(
+        "admin/campaigns/units.html", campaign=campaign, unit_form=unit_form,
+        category_form=forms.get("category_form") or CategoryForm(formdata=None),
+        import_form=forms.get("import_form") or ImportForm(formdata=None),
+        import_errors=forms.get("import_errors", []), headers=HEADERS), status
+
+
+@bp.get("/campaigns/<int:campaign_id>/units")
+@admin_required
+def units(campaign_id: int):  # type: ignore[no-untyped-def]
+    """Categories and units of a campaign, with forms to add and import them."""
+    return _units_page(campaign_or_404(campaign_id))
+
+
+@bp.post("/campaigns/<int:campaign_id>/categories")
+@admin_required
+def create_category(campaign_id: int):  # type: ignore[no-untyped-def]
+    """Add a category."""
+    campaign = campaign_or_404(campaign_id)
+    form = CategoryForm()
+    if form.validate():
+        try:
+            add_category(db.session, campaign, form.name.data)
+        except SetupError as exc:
+            form.name.errors = [str(exc)]
+        else:
+            db.session.commit()
+            flash(f"已添加类别“{form.name.data.strip()}”。")
+            return redirect(url_for("admin.units", campaign_id=campaign.id))
+    return _units_page(campaign, 422, category_form=form)
+
+
+@bp.post("/campaigns/<int:campaign_id>/categories/<int:category_id>")
+@admin_required
+def edit_category(campaign_id: int, category_id: int):  # type: ignore[no-untyped-def]
+    """Rename a category."""
+    campaign = campaign_or_404(campaign_id)
+    category = db.session.get(Category, category_id)
+    if category is None or category.campaign_id != campaign.id:
+        abort(404)
+    form = CategoryForm()
+    if form.validate():
+        try:
+            rename_category(campaign, category, form.name.data)
+        except SetupError as exc:
+            form.name.errors = [str(exc)]
+        else:
+            db.session.commit()
+            flash("类别已改名。")
+            return redirect(url_for("admin.units", campaign_id=campaign.id))
+    return _units_page(campaign, 422, category_form=form)
+
+
+@bp.post("/campaigns/<int:campaign_id>/units")
+@admin_required
+def create_unit(campaign_id: int):  # type: ignore[no-untyped-def]
+    """Add one unit."""
+    campaign = campaign_or_404(campaign_id)
+    form = UnitForm()
+    form.category_id.choices = [(c.id, c.name) for c in campaign.categories]
+    if not campaign.categories:
+        form.category_id.errors = ["请先添加类别。"]
+    elif form.validate():
+        category = next(c for c in campaign.categories if c.id == form.category_id.data)
+        try:
+            add_unit(db.session, campaign, category, form.code.data, form.name.data)
+        except SetupError as exc:
+            form.code.errors = [str(exc)]
+        else:
+            db.session.commit()
+            flash(f"已添加评议对象“{form.name.data.strip()}”。")
+            return redirect(url_for("admin.units", campaign_id=campaign.id))
+    return _units_page(campaign, 422, unit_form=form)
+
+
+@bp.route("/units/<int:unit_id>/edit", methods=["GET", "POST"])
+@admin_required
+def edit_unit(unit_id: int):  # type: ignore[no-untyped-def]
+    """Rename a unit, move it to another category, or change its code before links exist."""
+    unit = db.session.get(Unit, unit_id)
+    if unit is None:
+        abort(404)
+    form = UnitForm(obj=unit)
+    form.category_id.choices = [(c.id, c.name) for c in unit.campaign.categories]
+    if form.validate_on_submit():
+        category = next(c for c in unit.campaign.categories if c.id == form.category_id.data)
+        try:
+            update_unit(db.session, unit, category, form.code.data, form.name.data)
+        except SetupError as exc:
+            form.code.errors = [str(exc)]
+        else:
+            db.session.commit()
+            flash("已保存。")
+            return redirect(url_for("admin.units", campaign_id=unit.campaign_id))
+    return render_template("admin/campaigns/unit_edit.html", unit=unit, form=form), \
+        422 if form.errors else 200
+
+
+@bp.post("/campaigns/<int:campaign_id>/units/import")
+@admin_required
+def import_unit_sheet(campaign_id: int):  # type: ignore[no-untyped-def]
+    """Import units from an .xlsx or .csv sheet; one bad row refuses the whole sheet."""
+    campaign = campaign_or_404(campaign_id)
+    form = ImportForm()
+    if not form.validate():
+        return _units_page(campaign, 422, import_form=form)
+    upload = form.sheet.data
+    try:
+        added = import_units(db.session, campaign, upload.filename or "", upload.read())
+    except SheetError as exc:
+        db.session.rollback()
+        return _units_page(campaign, 422, import_errors=exc.errors)
+    db.session.commit()
+    flash(f"已导入 {len(added)} 个评议对象。")
+    return redirect(url_for("admin.units", campaign_id=campaign.id))
+
+
+def _posted_items() -> list[ItemEdit]:
+    """Read the questionnaire table: rows item-N-*, in order, skipping removed and blank new."""
+    indices = sorted({int(k.split("-")[1]) for k in request.form
+                      if k.startswith("item-") and k.split("-")[1].isdigit()})
+    items = []
+    for n in indices:
+        key = request.form.get(f"item-{n}-key") or None
+        label = request.form.get(f"item-{n}-label", "")
+        if request.form.get(f"item-{n}-remove") or (key is None and not label.strip()):
+            continue
+        items.append(ItemEdit(label=label, required=bool(request.form.get(f"item-{n}-required")),
+                              key=key))
+    return items
+
+
+@bp.route("/campaigns/<int:campaign_id>/questionnaire", methods=["GET", "POST"])
+@admin_required
+def questionnaire(campaign_id: int):  # type: ignore[no-untyped-def]
+    """Edit the items of the questionnaire; once it has answers, edits make a new version."""
+    campaign = campaign_or_404(campaign_id)
+    error = None
+    if request.method == "POST":  # CSRFProtect has checked the token already
+        edit = QuestionnaireEdit(
+            title=request.form.get("title", ""),
+            comment_label=request.form.get("comment_label", ""),
+            identity_required=bool(request.form.get("identity_required")),
+            items=_posted_items())
+        before = campaign.questionnaire
+        try:
+            after = edit_questionnaire(db.session, campaign, edit)
+        except SetupError as exc:
+            error = str(exc)
+        else:
+            db.session.commit()
+            flash(f"问卷已保存为第 {after.version} 版，已收到的评议结果不受影响。"
+                  if after is not before else "问卷已保存。")
+            return redirect(url_for("admin.questionnaire", campaign_id=campaign.id))
+    return render_template(
+        "admin/campaigns/questionnaire.html", campaign=campaign, q=campaign.questionnaire,
+        template_form=TemplateForm(formdata=None), error=error,
+        in_use=questionnaire_in_use(db.session, campaign.questionnaire),
+        new_rows=NEW_ITEM_ROWS), 422 if error else 200
+
+
+@bp.post("/campaigns/<int:campaign_id>/questionnaire/template")
+@admin_required
+def questionnaire_template(campaign_id: int):  # type: ignore[no-untyped-def]
+    """Replace the questionnaire with a built-in template (the old one stays for its answers)."""
+    campaign = campaign_or_404(campaign_id)
+    form = TemplateForm()
+    if not form.validate():
+        abort(400)
+    try:
+        new = use_template(db.session, campaign, form.template.data)
+    except SetupError:
+        abort(400)
+    db.session.commit()
+    flash(f"已改用模板“{new.title}”。")
+    return redirect(url_for("admin.questionnaire", campaign_id=campaign.id))

@@ -1,0 +1,113 @@
+"""Forms of the cadre pages (Flask-WTF: CSRF token and validation with Chinese messages)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    DateField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
+
+from sync.accounts import MIN_PASSWORD_LENGTH
+from sync.models import CampaignStatus, Channel
+from sync.templates import TEMPLATES
+
+STATUS_LABELS = {CampaignStatus.DRAFT: "筹备中", CampaignStatus.OPEN: "进行中",
+                 CampaignStatus.CLOSED: "已结束"}
+CODE_PATTERN = Regexp(r"^[A-Za-z0-9_-]+$", message="单位代码只能用字母、数字、下划线和短横线。")
+
+
+class ChineseForm(FlaskForm):
+    """Base form whose built-in messages come from WTForms' own Chinese catalogue."""
+
+    class Meta:
+        locales = ("zh",)
+
+
+def required(label: str) -> DataRequired:
+    return DataRequired(message=f"请填写{label}。")
+
+
+class CampaignForm(ChineseForm):
+    title = StringField("活动名称", [required("活动名称"), Length(max=200)])
+    year = IntegerField("年度", [InputRequired("请填写年度。"),
+                                 NumberRange(2000, 2100, "年度应在 2000 到 2100 之间。")])
+    opens_on = DateField("开始日期", [Optional()])
+    closes_on = DateField("结束日期", [Optional()])
+    supervision_phone = StringField("评议监督电话", [Optional(), Length(max=50)])
+    bottom_n = IntegerField("每类后几名重点跟踪", [InputRequired("请填写跟踪名次。"),
+                                               NumberRange(0, 50, "应在 0 到 50 之间。")],
+                            default=2)
+    status = SelectField("状态", choices=[(s.value, label) for s, label in STATUS_LABELS.items()],
+                         default=CampaignStatus.OPEN.value)
+
+    def validate_closes_on(self, field: DateField) -> None:
+        if field.data and self.opens_on.data and field.data < self.opens_on.data:
+            raise ValidationError("结束日期不能早于开始日期。")
+
+
+class NewCampaignForm(CampaignForm):
+    template = SelectField("问卷模板", choices=[(k, t.title) for k, t in TEMPLATES.items()])
+
+
+class CategoryForm(ChineseForm):
+    name = StringField("类别名称", [required("类别名称"), Length(max=100)])
+
+
+class UnitForm(ChineseForm):
+    category_id = SelectField("类别", coerce=int)
+    code = StringField("单位代码", [required("单位代码"), Length(max=20), CODE_PATTERN])
+    name = StringField("单位名称", [required("单位名称"), Length(max=200)])
+
+
+class ImportForm(ChineseForm):
+    sheet = FileField("单位名单", [FileRequired("请选择要导入的文件。")])
+
+
+class TemplateForm(ChineseForm):
+    template = SelectField("问卷模板", choices=[(k, t.title) for k, t in TEMPLATES.items()])
+
+
+class VisitForm(ChineseForm):
+    place = StringField("走访地点（村、社区）", [required("走访地点"), Length(max=200)])
+    staff_name = StringField("走访人员", [Optional(), Length(max=100)])
+    visit_date = DateField("走访日期", [Optional()])
+
+
+class LinkForm(ChineseForm):
+    """A link for chosen units: a poster (no visit) or a home visit."""
+
+    unit_ids = SelectMultipleField("评议对象", coerce=int,
+                                   validators=[DataRequired("请至少选择一个评议对象。")])
+    channel = SelectField("评议方式", choices=[(c.value, c.label) for c in Channel])
+    visit_id = SelectField("走访（入户访谈时选择）", coerce=int, default=0)
+
+
+class UserForm(ChineseForm):
+    username = StringField("用户名", [required("用户名"), Length(max=80)])
+    display_name = StringField("姓名", [Optional(), Length(max=100)])
+    password = PasswordField("初始密码", [required("初始密码"), Length(
+        min=MIN_PASSWORD_LENGTH, message=f"密码至少 {MIN_PASSWORD_LENGTH} 位。")])
+    unit_ids = SelectMultipleField("负责的评议对象", coerce=int)
+
+
+class UserUnitsForm(ChineseForm):
+    display_name = StringField("姓名", [Optional(), Length(max=100)])
+    password = PasswordField("新密码（不修改请留空）", [Optional(), Length(
+        min=MIN_PASSWORD_LENGTH, message=f"密码至少 {MIN_PASSWORD_LENGTH} 位。")])
+    unit_ids = SelectMultipleField("负责的评议对象", coerce=int)
+

@@ -1,0 +1,170 @@
+"""Edit a campaign's questionnaire without ever changing stored answers.
+
+Answers point at item and level rows and copy the score. A questionnaire nobody has answered is
+edited in place; one with answers (or frozen) is copied into a new version with the edits, and the
+campaign points at the copy: old answers keep their old rows, new phones submit against the copy
+(sync.merge validates against `campaign.questionnaire`). Item keys carry over, so forms cached on
+phones before the edit still submit valid keys for the items that remain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from .campaigns import SetupError
+from .models import (
+    Answer,
+    Campaign,
+    IdentityChoice,
+    Questionnaire,
+    QuestionnaireItem,
+    Scale,
+)
+from .templates import TEMPLATES, build_questionnaire
+
+MAX_LABEL = 100
+
+
+@dataclass(frozen=True)
+class ItemEdit:
+    """One item as it should be after the edit; `key` None means a new item."""
+
+    label: str
+    required: bool = True
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class QuestionnaireEdit:
+    """The whole questionnaire as it should be; items left out are removed."""
+
+    title: str
+    comment_label: str
+    identity_required: bool
+    items: list[ItemEdit] = field(default_factory=list)
+
+
+def questionnaire_in_use(session: Session, questionnaire: Questionnaire) -> bool:
+    """Whether answers point at this questionnaire (or it was frozen): then it is never edited."""
+    if questionnaire.frozen_at is not None:
+        return True
+    answered = select(exists().where(
+        Answer.item_id == QuestionnaireItem.id,
+        QuestionnaireItem.questionnaire_id == questionnaire.id))
+    return bool(session.scalar(answered))
+
+
+def _check(edit: QuestionnaireEdit, known_keys: set[str]) -> None:
+    """:raise SetupError: empty or duplicate labels, unknown keys, or no items left."""
+    if not edit.title.strip():
+        raise SetupError("请填写问卷标题。")
+    if not edit.items:
+        raise SetupError("问卷至少要有一项评议内容。")
+    labels: set[str] = set()
+    for item in edit.items:
+        label = item.label.strip()
+        if not label:
+            raise SetupError("评议内容的名称不能为空。")
+        if len(label) > MAX_LABEL:
+            raise SetupError(f"评议内容“{label[:20]}…”超过 {MAX_LABEL} 个字。")
+        if label in labels:
+            raise SetupError(f"评议内容“{label}”重复。")
+        labels.add(label)
+        if item.key is not None and item.key not in known_keys:
+            raise SetupError("问卷已被他人修改，请刷新页面后重试。")
+
+
+def _unchanged(questionnaire: Questionnaire, edit: QuestionnaireEdit) -> bool:
+    current = [(i.key, i.label, i.required) for i in questionnaire.items]
+    wanted = [(i.key, i.label.strip(), i.required) for i in edit.items]
+    return (current == wanted and questionnaire.title == edit.title.strip()
+            and questionnaire.comment_label == edit.comment_label.strip()
+            and questionnaire.identity_required == edit.identity_required)
+
+
+def _new_key(taken: set[str]) -> str:
+    n = 1
+    while f"item{n}" in taken:
+        n += 1
+    taken.add(f"item{n}")
+    return f"item{n}"
+
+
+def _default_scale(questionnaire: Questionnaire) -> Scale:
+    return questionnaire.items[0].scale
+
+
+def edit_questionnaire(session: Session, campaign: Campaign,
+                       edit: QuestionnaireEdit) -> Questionnaire:
+    """Apply `edit` to the campaign's questionnaire, versioning it when it has answers.
+
+    :raise SetupError: the edit is invalid (nothing is changed).
+    """
+    current = campaign.questionnaire
+    by_key = {i.key: i for i in current.items}
+    _check(edit, set(by_key))
+    if _unchanged(current, edit):
+        return current
+    scale = _default_scale(current)
+    taken = set(by_key)
+
+    if questionnaire_in_use(session, current):
+        target = _copy_header(current)
+        items = [QuestionnaireItem(key=e.key or _new_key(taken), label=e.label.strip(),
+                                   required=e.required, position=pos,
+                                   weight=by_key[e.key].weight if e.key else 1,
+                                   scale=by_key[e.key].scale if e.key else scale)
+                 for pos, e in enumerate(edit.items)]
+        target.items = items
+        session.add(target)
+        campaign.questionnaire = target
+    else:
+        target = current
+        items = []
+        for pos, e in enumerate(edit.items):
+            item = by_key[e.key] if e.key else QuestionnaireItem(key=_new_key(taken), scale=scale)
+            item.label, item.required, item.position = e.label.strip(), e.required, pos
+            items.append(item)
+        target.items = items  # items left out are deleted (delete-orphan)
+    target.title = edit.title.strip()
+    target.comment_label = edit.comment_label.strip() or "意见建议"
+    target.identity_required = edit.identity_required
+    session.flush()
+    return target
+
+
+def _copy_header(old: Questionnaire) -> Questionnaire:
+    """Freeze `old` and return its next version: same header and identity choices, no items."""
+    old.frozen_at = old.frozen_at or datetime.now(timezone.utc)
+    return Questionnaire(
+        title=old.title, template_key=old.template_key, comment_label=old.comment_label,
+        identity_required=old.identity_required, version=old.version + 1, previous_id=old.id,
+        identities=[IdentityChoice(key=c.key, label=c.label, position=c.position)
+                    for c in old.identities])
+
+
+def use_template(session: Session, campaign: Campaign, template_key: str) -> Questionnaire:
+    """Give the campaign a fresh questionnaire from a built-in template.
+
+    An unused questionnaire is dropped; one with answers is kept (frozen) for them.
+
+    :raise SetupError: unknown template.
+    """
+    if template_key not in TEMPLATES:
+        raise SetupError("未知的问卷模板。")
+    old = campaign.questionnaire
+    new = build_questionnaire(session, template_key)
+    if questionnaire_in_use(session, old):
+        old.frozen_at = old.frozen_at or datetime.now(timezone.utc)
+        new.version, new.previous_id = old.version + 1, old.id
+        campaign.questionnaire = new
+    else:
+        campaign.questionnaire = new
+        session.flush()
+        session.delete(old)
+    session.flush()
+    return new
