@@ -35,6 +35,7 @@ from .forms import (
     NewCampaignForm,
     TemplateForm,
     UnitForm,
+    choices,
 )
 
 NEW_ITEM_ROWS = 3
@@ -103,7 +104,7 @@ def campaign(campaign_id: int):  # type: ignore[no-untyped-def]
 
 def _units_page(campaign: Campaign, status: int = 200, **forms):  # type: ignore[no-untyped-def]
     unit_form = forms.get("unit_form") or UnitForm(formdata=None)
-    unit_form.category_id.choices = [(c.id, c.name) for c in campaign.categories]
+    unit_form.category_id.choices = choices((c.id, c.name) for c in campaign.categories)
     return render_template(
         "admin/campaigns/units.html", campaign=campaign, unit_form=unit_form,
         category_form=forms.get("category_form") or CategoryForm(formdata=None),
@@ -163,7 +164,7 @@ def create_unit(campaign_id: int):  # type: ignore[no-untyped-def]
     """Add one unit."""
     campaign = campaign_or_404(campaign_id)
     form = UnitForm()
-    form.category_id.choices = [(c.id, c.name) for c in campaign.categories]
+    form.category_id.choices = choices((c.id, c.name) for c in campaign.categories)
     if not campaign.categories:
         form.category_id.errors = ["请先添加类别。"]
     elif form.validate():
@@ -187,7 +188,7 @@ def edit_unit(unit_id: int):  # type: ignore[no-untyped-def]
     if unit is None:
         abort(404)
     form = UnitForm(obj=unit)
-    form.category_id.choices = [(c.id, c.name) for c in unit.campaign.categories]
+    form.category_id.choices = choices((c.id, c.name) for c in unit.campaign.categories)
     if form.validate_on_submit():
         category = next(c for c in unit.campaign.categories if c.id == form.category_id.data)
         try:

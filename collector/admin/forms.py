@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
+    SelectChoice,
     DateField,
     IntegerField,
     PasswordField,
@@ -31,6 +34,11 @@ STATUS_LABELS = {CampaignStatus.DRAFT: "筹备中", CampaignStatus.OPEN: "进行
 CODE_PATTERN = Regexp(r"^[A-Za-z0-9_-]+$", message="单位代码只能用字母、数字、下划线和短横线。")
 
 
+def choices(pairs: Iterable[tuple[object, str]], optgroup: str | None = None) -> list[SelectChoice]:
+    """Turn (value, label) pairs into select options."""
+    return [SelectChoice(value, label, optgroup=optgroup) for value, label in pairs]
+
+
 class ChineseForm(FlaskForm):
     """Base form whose built-in messages come from WTForms' own Chinese catalogue."""
 
@@ -52,7 +60,7 @@ class CampaignForm(ChineseForm):
     bottom_n = IntegerField("每类后几名重点跟踪", [InputRequired("请填写跟踪名次。"),
                                                NumberRange(0, 50, "应在 0 到 50 之间。")],
                             default=2)
-    status = SelectField("状态", choices=[(s.value, label) for s, label in STATUS_LABELS.items()],
+    status = SelectField("状态", choices=choices((s.value, label) for s, label in STATUS_LABELS.items()),
                          default=CampaignStatus.OPEN.value)
 
     def validate_closes_on(self, field: DateField) -> None:
@@ -61,7 +69,7 @@ class CampaignForm(ChineseForm):
 
 
 class NewCampaignForm(CampaignForm):
-    template = SelectField("问卷模板", choices=[(k, t.title) for k, t in TEMPLATES.items()])
+    template = SelectField("问卷模板", choices=choices((k, t.title) for k, t in TEMPLATES.items()))
 
 
 class CategoryForm(ChineseForm):
@@ -79,7 +87,7 @@ class ImportForm(ChineseForm):
 
 
 class TemplateForm(ChineseForm):
-    template = SelectField("问卷模板", choices=[(k, t.title) for k, t in TEMPLATES.items()])
+    template = SelectField("问卷模板", choices=choices((k, t.title) for k, t in TEMPLATES.items()))
 
 
 class VisitForm(ChineseForm):
@@ -93,7 +101,7 @@ class LinkForm(ChineseForm):
 
     unit_ids = SelectMultipleField("评议对象", coerce=int,
                                    validators=[DataRequired("请至少选择一个评议对象。")])
-    channel = SelectField("评议方式", choices=[(c.value, c.label) for c in Channel])
+    channel = SelectField("评议方式", choices=choices((c.value, c.label) for c in Channel))
     visit_id = SelectField("走访（入户访谈时选择）", coerce=int, default=0)
 
 

@@ -14,15 +14,15 @@ from ..extensions import db
 from ..links import form_url
 from . import bp
 from .campaigns import campaign_or_404
-from .forms import LinkForm, VisitForm
+from .forms import LinkForm, VisitForm, choices
 
 
 def _link_form(campaign: Campaign, bound: bool = True) -> LinkForm:
     form = LinkForm() if bound else LinkForm(formdata=None)
-    form.unit_ids.choices = [(u.id, f"{u.code} {u.name}") for u in campaign.units]
-    form.visit_id.choices = [(0, "（不是走访）")] + [
+    form.unit_ids.choices = choices((u.id, f"{u.code} {u.name}") for u in campaign.units)
+    form.visit_id.choices = choices([(0, "（不是走访）")] + [
         (v.id, f"{v.place} {v.visit_date or ''} {v.staff_name or ''}".strip())
-        for v in _visits(campaign)]
+        for v in _visits(campaign)])
     return form
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
 from sqlalchemy import select
+from wtforms import SelectChoice
 
 from sync.accounts import AccountError, assign_units, create_user, set_password
 from sync.models import Campaign, Role, Unit, User
@@ -14,11 +15,13 @@ from . import bp
 from .forms import UserForm, UserUnitsForm
 
 
-def _unit_choices() -> list[tuple[int, str]]:
+def _unit_choices() -> list[SelectChoice]:
+    """Every unit, grouped by campaign (newest first)."""
     rows = db.session.execute(
         select(Unit.id, Unit.code, Unit.name, Campaign.title).join(Campaign)
         .order_by(Campaign.id.desc(), Unit.code)).all()
-    return [(uid, f"{title} · {code} {name}") for uid, code, name, title in rows]
+    return [SelectChoice(uid, f"{code} {name}", optgroup=title)
+            for uid, code, name, title in rows]
 
 
 @bp.route("/users", methods=["GET", "POST"])
