@@ -15,6 +15,7 @@ from wtforms import (
     SelectMultipleField,
     StringField,
 )
+from wtforms.i18n import get_translations
 from wtforms.validators import (
     DataRequired,
     InputRequired,
@@ -39,11 +40,35 @@ def choices(pairs: Iterable[tuple[object, str]], optgroup: str | None = None) ->
     return [SelectChoice(value, label, optgroup=optgroup) for value, label in pairs]
 
 
+# Messages WTForms' zh catalogue leaves in English.
+MISSING_ZH = {
+    "'%(value)s' is not a valid choice for this field.": "“%(value)s”不是有效的选项。",
+    "'%(value)s' are not valid choices for this field.": "“%(value)s”不是有效的选项。",
+}
+
+
+class _ZhTranslations:
+    """WTForms' own zh catalogue, completed with MISSING_ZH."""
+
+    def __init__(self) -> None:
+        self._zh = get_translations(["zh"])
+
+    def gettext(self, string: str) -> str:
+        return MISSING_ZH.get(string) or self._zh.gettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return MISSING_ZH.get(singular) or self._zh.ngettext(singular, plural, n)
+
+
+ZH = _ZhTranslations()
+
+
 class ChineseForm(FlaskForm):
-    """Base form whose built-in messages come from WTForms' own Chinese catalogue."""
+    """Base form whose built-in messages are Chinese."""
 
     class Meta:
-        locales = ("zh",)
+        def get_translations(self, form: object) -> _ZhTranslations:
+            return ZH
 
 
 def required(label: str) -> DataRequired:
