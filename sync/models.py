@@ -72,6 +72,25 @@ class CampaignStatus(enum.StrEnum):
     CLOSED = "closed"
 
 
+class FollowUpStatus(enum.StrEnum):
+    """Where a comment's work record stands (整改台账)."""
+
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+
+    @property
+    def label(self) -> str:
+        return FOLLOW_UP_LABELS[self]
+
+
+FOLLOW_UP_LABELS = {
+    FollowUpStatus.PENDING: "待处理",
+    FollowUpStatus.IN_PROGRESS: "处理中",
+    FollowUpStatus.DONE: "已办结",
+}
+
+
 class Role(enum.StrEnum):
     ADMIN = "admin"
     SECRETARY = "secretary"
@@ -372,6 +391,40 @@ class Answer(Base):
     item_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_items.id"), primary_key=True)
     level_id: Mapped[int] = mapped_column(ForeignKey("scale_levels.id"))
     score: Mapped[int] = mapped_column(Integer)
+
+
+class FollowUp(Base):
+    """A comment's work record (整改): made on first edit; a comment without one is 待处理."""
+
+    __tablename__ = "follow_ups"
+    __table_args__ = (
+        CheckConstraint("(status = 'done') = (closed_on IS NOT NULL)", name="closed_iff_done"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: the rating whose comment this answers; one record per response
+    response_id: Mapped[int] = mapped_column(
+        ForeignKey("responses.id", ondelete="CASCADE"), unique=True)
+    #: the unit responsible for handling it (the rated unit unless an admin moves it)
+    owner_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"),
+                                               index=True)
+    status: Mapped[FollowUpStatus] = mapped_column(
+        _enum(FollowUpStatus, "follow_up_status"), default=FollowUpStatus.PENDING)
+    #: what was done (办理情况 / 答复)
+    reply: Mapped[str | None] = mapped_column(Text)
+    #: deadline set for the rectification (整改时限)
+    due_on: Mapped[date | None] = mapped_column(Date)
+    #: the day it was marked 已办结
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    response: Mapped[Response] = relationship()
+    owner_unit: Mapped[Unit] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<FollowUp {self.response_id} {self.status}>"
 
 
 class Conflict(Base):
