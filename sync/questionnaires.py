@@ -10,7 +10,7 @@ phones before the edit still submit valid keys for the items that remain.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
@@ -139,7 +139,7 @@ def edit_questionnaire(session: Session, campaign: Campaign,
 
 def _copy_header(old: Questionnaire) -> Questionnaire:
     """Freeze `old` and return its next version: same header and identity choices, no items."""
-    old.frozen_at = old.frozen_at or datetime.now(timezone.utc)
+    old.frozen_at = old.frozen_at or datetime.now(UTC)
     return Questionnaire(
         title=old.title, template_key=old.template_key, comment_label=old.comment_label,
         identity_required=old.identity_required, version=old.version + 1, previous_id=old.id,
@@ -159,7 +159,7 @@ def use_template(session: Session, campaign: Campaign, template_key: str) -> Que
     old = campaign.questionnaire
     new = build_questionnaire(session, template_key)
     if questionnaire_in_use(session, old):
-        old.frozen_at = old.frozen_at or datetime.now(timezone.utc)
+        old.frozen_at = old.frozen_at or datetime.now(UTC)
         new.version, new.previous_id = old.version + 1, old.id
         campaign.questionnaire = new
     else:

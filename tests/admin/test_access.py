@@ -33,7 +33,7 @@ def admin_urls(s):  # type: ignore[no-untyped-def]
         f"/admin/campaigns/{first.id}/units", f"/admin/campaigns/{first.id}/questionnaire",
         f"/admin/campaigns/{first.id}/links", f"/admin/units/{own.id}/edit",
         f"/admin/units/{s['second'].units[0].id}/edit", "/admin/users",
-        f"/admin/users/{s['secretary'].id}", f"/admin/campaigns/99999", "/admin/units/99999/edit",
+        f"/admin/users/{s['secretary'].id}", "/admin/campaigns/99999", "/admin/units/99999/edit",
     ]
 
 

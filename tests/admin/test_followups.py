@@ -78,7 +78,7 @@ def test_secretary_sees_and_handles_only_their_comments(client, rated, login, se
     pending = client.get(f"/admin/followups?campaign={campaign.id}&status=pending").get_data(
         as_text=True)
     assert "窗口排队太久" not in pending and "共 1 条" in pending
-    assert client.get(f"/admin/followups?status=bogus").status_code == 400
+    assert client.get("/admin/followups?status=bogus").status_code == 400
 
 
 def test_secretary_cannot_open_another_campaign(client, rated, make_campaign, login):
