@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Blueprint, Flask, abort, g, redirect, request, session, url_for
+from flask import Blueprint, Flask, abort, current_app, g, redirect, request, session, url_for
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
 from werkzeug.security import check_password_hash
@@ -55,10 +57,17 @@ def authenticate(username: str, password: str) -> User | None:
     return None
 
 
+def _session_stamp(user: User) -> str:
+    """A keyed digest of the password hash: a password change ends the user's other sessions."""
+    key = str(current_app.secret_key).encode()
+    return hmac.new(key, user.password_hash.encode(), hashlib.sha256).hexdigest()[:24]
+
+
 def log_in(user: User) -> None:
     """Start a fresh session for the user."""
     session.clear()  # a new session id: no fixation
     session["user_id"] = user.id
+    session["stamp"] = _session_stamp(user)
     session.permanent = True
 
 
@@ -71,7 +80,14 @@ def current_user() -> User | None:
     """Return the signed-in user, loaded once per request."""
     if "current_user" not in g:
         user_id = session.get("user_id")
-        g.current_user = db.session.get(User, user_id) if user_id else None
+        user = db.session.get(User, user_id) if user_id else None
+        stamp = session.get("stamp")
+        # Sessions are signed, so only log_in() writes a stamp; one made without it (before
+        # stamps existed, or by a test) stays valid until it expires.
+        if user is not None and stamp is not None and not hmac.compare_digest(
+                stamp, _session_stamp(user)):
+            user = None  # the password changed since this session signed in
+        g.current_user = user
     return g.current_user
 
 

@@ -27,6 +27,7 @@ from .models import (
 from .templates import TEMPLATES, build_questionnaire
 
 MAX_LABEL = 100
+MAX_ITEMS = 50
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ def _check(edit: QuestionnaireEdit, known_keys: set[str]) -> None:
         raise SetupError("请填写问卷标题。")
     if not edit.items:
         raise SetupError("问卷至少要有一项评议内容。")
+    if len(edit.items) > MAX_ITEMS:
+        raise SetupError(f"问卷最多 {MAX_ITEMS} 项评议内容。")
     labels: set[str] = set()
     for item in edit.items:
         label = item.label.strip()

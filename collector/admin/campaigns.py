@@ -60,12 +60,14 @@ def _campaign_fields(form: CampaignForm) -> dict:
 @admin_required
 def campaigns():  # type: ignore[no-untyped-def]
     """List campaigns with their unit and rating counts."""
-    counts = dict(db.session.execute(
+    ratings = dict(db.session.execute(
         select(Response.campaign_id, func.count()).group_by(Response.campaign_id)).all())
+    units = dict(db.session.execute(
+        select(Unit.campaign_id, func.count()).group_by(Unit.campaign_id)).all())
     rows = db.session.scalars(select(Campaign).order_by(Campaign.year.desc(),
                                                         Campaign.id.desc())).all()
-    return render_template("admin/campaigns/list.html", campaigns=rows, counts=counts,
-                           status_labels=STATUS_LABELS)
+    return render_template("admin/campaigns/list.html", campaigns=rows, ratings=ratings,
+                           units=units, status_labels=STATUS_LABELS)
 
 
 @bp.route("/campaigns/new", methods=["GET", "POST"])

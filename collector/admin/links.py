@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from sync.campaigns import create_visit, issue_poster_links
 from sync.links import issue_link, reissue_link, revoke_link
@@ -34,6 +35,7 @@ def _visits(campaign: Campaign) -> list[Visit]:
 def _links_page(campaign: Campaign, link_form: LinkForm | None = None,
                 visit_form: VisitForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
     links = db.session.scalars(select(Link).where(Link.campaign_id == campaign.id)
+                               .options(selectinload(Link.units), selectinload(Link.visit))
                                .order_by(Link.revoked_at.is_not(None), Link.id)).all()
     return render_template(
         "admin/campaigns/links.html", campaign=campaign, links=links, form_url=form_url,

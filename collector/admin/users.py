@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 from sync.accounts import AccountError, assign_units, create_user, set_password
@@ -42,7 +43,8 @@ def users():  # type: ignore[no-untyped-def]
             db.session.commit()
             flash(f"已创建单位联络员账号“{user.username}”。")
             return redirect(url_for("admin.users"))
-    accounts = db.session.scalars(select(User).order_by(User.role, User.username)).all()
+    accounts = db.session.scalars(select(User).options(selectinload(User.units))
+                                  .order_by(User.role, User.username)).all()
     return render_template("admin/users/list.html", users=accounts, form=form), \
         422 if form.errors else 200
 

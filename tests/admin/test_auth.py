@@ -121,3 +121,16 @@ def test_login_redirect_stays_on_site(client, make_user):
         assert reply.headers["Location"] == "/admin/"
         client.post("/admin/logout", data={"csrf_token": csrf_from(client, "/admin/campaigns")})
         token = csrf_from(client, "/admin/login")
+
+
+def test_password_change_ends_other_sessions(app, client, make_user, login, session):
+    from sync.accounts import set_password
+
+    user = make_user("admin")
+    assert login("admin").status_code == 302
+    assert client.get("/admin/campaigns").status_code == 200
+    set_password(user, "brand-new-pass")
+    session.commit()
+    assert client.get("/admin/campaigns").status_code == 302
+    assert login("admin", "brand-new-pass").status_code == 302
+    assert client.get("/admin/campaigns").status_code == 200
