@@ -1,0 +1,67 @@
+"""A cadre sets up a campaign in a real browser: login, create, import units, issue links."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+from playwright.sync_api import sync_playwright
+from werkzeug.serving import make_server
+
+from sync.models import Campaign, Link
+
+from .conftest import PASSWORD
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+@pytest.fixture
+def live_url(app):  # type: ignore[no-untyped-def]
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+@pytest.mark.browser
+def test_setup_flow_in_chromium(live_url, make_user, session, tmp_path, artifacts_dir):
+    make_user("admin")
+    sheet = tmp_path / "名单.csv"
+    sheet.write_text("类别,单位代码,单位名称\n政府工作部门,ZF01,市场监管局\n中直单位,ZZ01,税务局\n",
+                     encoding="utf-8-sig")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto(f"{live_url}/admin/login")
+        page.fill("input[name=username]", "admin")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/admin/campaigns")
+
+        page.click("text=新建评议活动")
+        page.fill("input[name=title]", "2026年度评议")
+        page.fill("input[name=year]", "2026")
+        page.fill("input[name=supervision_phone]", "0791-83869993")
+        page.click("button:has-text('创建')")
+        page.wait_for_url("**/units")
+        page.set_input_files("input[name=sheet]", str(sheet))
+        page.click("button:has-text('导入')")
+        assert "已导入 2 个评议对象" in page.inner_text("body")
+
+        page.click("text=走访与链接")
+        page.click("button:has-text('为每个评议对象生成海报链接')")
+        assert "已为 2 个评议对象生成海报链接" in page.inner_text("body")
+        page.screenshot(path=os.path.join(artifacts_dir, "admin-links.png"), full_page=True)
+        first_url = page.locator("a.url").first.get_attribute("href")
+        browser.close()
+
+    session.expire_all()
+    campaign = session.query(Campaign).one()
+    assert [u.code for u in campaign.units] == ["ZF01", "ZZ01"]
+    assert session.query(Link).count() == 2
+    assert first_url and first_url.startswith("http://testserver/s/")
