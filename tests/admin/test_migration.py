@@ -5,12 +5,15 @@ from __future__ import annotations
 from sqlalchemy import create_engine, inspect
 
 from collector import create_app
+from collector.extensions import db
 
 
 def test_init_db_upgrades_to_the_models(tmp_path):
     url = "sqlite:///" + str(tmp_path / "migrated.db")
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
     result = app.test_cli_runner().invoke(args=["init-db"])
+    with app.app_context():
+        db.engine.dispose()
     assert result.exit_code == 0, result.output
     engine = create_engine(url)
     try:
