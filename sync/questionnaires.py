@@ -1,10 +1,12 @@
 """Edit a campaign's questionnaire without ever changing stored answers.
 
-Answers point at item and level rows and copy the score. A questionnaire nobody has answered is
-edited in place; one with answers (or frozen) is copied into a new version with the edits, and the
-campaign points at the copy: old answers keep their old rows, new phones submit against the copy
-(sync.merge validates against `campaign.questionnaire`). Item keys carry over, so forms cached on
-phones before the edit still submit valid keys for the items that remain.
+Answers point at item and level rows and copy the score. Only a draft campaign's questionnaire
+(drafts accept no ratings) that nobody has answered is edited in place. Otherwise the edits go into
+a copy, a new version, and the campaign points at it: old answers keep their old rows, new phones
+submit against the copy (sync.merge validates against `campaign.questionnaire`). Versioning every
+edit of an open campaign, even before its first rating, leaves no moment where a rating arriving
+during the edit could land on a row being changed. Item keys carry over, so forms cached on phones
+before the edit still submit valid keys for the items that remain.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from .campaigns import SetupError
 from .models import (
     Answer,
     Campaign,
+    CampaignStatus,
     IdentityChoice,
     Questionnaire,
     QuestionnaireItem,
@@ -57,6 +60,12 @@ def questionnaire_in_use(session: Session, questionnaire: Questionnaire) -> bool
         Answer.item_id == QuestionnaireItem.id,
         QuestionnaireItem.questionnaire_id == questionnaire.id))
     return bool(session.scalar(answered))
+
+
+def editable_in_place(session: Session, campaign: Campaign) -> bool:
+    """Whether the campaign's questionnaire may change in place: a draft nobody has answered."""
+    return (campaign.status == CampaignStatus.DRAFT
+            and not questionnaire_in_use(session, campaign.questionnaire))
 
 
 def _check(edit: QuestionnaireEdit, known_keys: set[str]) -> None:
@@ -115,7 +124,7 @@ def edit_questionnaire(session: Session, campaign: Campaign,
     scale = _default_scale(current)
     taken = set(by_key)
 
-    if questionnaire_in_use(session, current):
+    if not editable_in_place(session, campaign):
         target = _copy_header(current)
         items = [QuestionnaireItem(key=e.key or _new_key(taken), label=e.label.strip(),
                                    required=e.required, position=pos,
@@ -141,7 +150,7 @@ def edit_questionnaire(session: Session, campaign: Campaign,
 
 
 def _copy_header(old: Questionnaire) -> Questionnaire:
-    """Freeze `old` and return its next version: same header and identity choices, no items."""
+    """Freeze `old` (it may be answered any moment) and return its next version: same header and identity choices, no items."""
     old.frozen_at = old.frozen_at or datetime.now(UTC)
     return Questionnaire(
         title=old.title, template_key=old.template_key, comment_label=old.comment_label,
@@ -153,21 +162,22 @@ def _copy_header(old: Questionnaire) -> Questionnaire:
 def use_template(session: Session, campaign: Campaign, template_key: str) -> Questionnaire:
     """Give the campaign a fresh questionnaire from a built-in template.
 
-    An unused questionnaire is dropped; one with answers is kept (frozen) for them.
+    A draft's unanswered questionnaire is dropped; otherwise the old one stays (frozen) as the
+    previous version.
 
     :raise SetupError: unknown template.
     """
     if template_key not in TEMPLATES:
         raise SetupError("未知的问卷模板。")
     old = campaign.questionnaire
+    in_place = editable_in_place(session, campaign)
     new = build_questionnaire(session, template_key)
-    if questionnaire_in_use(session, old):
-        old.frozen_at = old.frozen_at or datetime.now(UTC)
-        new.version, new.previous_id = old.version + 1, old.id
-        campaign.questionnaire = new
-    else:
-        campaign.questionnaire = new
+    campaign.questionnaire = new
+    if in_place:
         session.flush()
         session.delete(old)
+    else:
+        old.frozen_at = old.frozen_at or datetime.now(UTC)
+        new.version, new.previous_id = old.version + 1, old.id
     session.flush()
     return new

@@ -19,7 +19,7 @@ from sync.questionnaires import (
     ItemEdit,
     QuestionnaireEdit,
     edit_questionnaire,
-    questionnaire_in_use,
+    editable_in_place,
     use_template,
 )
 from sync.unit_sheet import HEADERS, SheetError, import_units
@@ -264,7 +264,7 @@ def questionnaire(campaign_id: int):  # type: ignore[no-untyped-def]
     return render_template(
         "admin/campaigns/questionnaire.html", campaign=campaign, q=campaign.questionnaire,
         template_form=TemplateForm(formdata=None), error=error,
-        in_use=questionnaire_in_use(db.session, campaign.questionnaire),
+        versioned=not editable_in_place(db.session, campaign),
         new_rows=NEW_ITEM_ROWS), 422 if error else 200
 
 

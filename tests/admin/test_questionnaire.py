@@ -113,9 +113,25 @@ def test_a_second_edit_versions_again_and_unchanged_saves_do_not(admin_client, p
     assert session.query(Questionnaire).count() == 3
 
 
-def test_unused_questionnaire_is_edited_in_place(admin_client, post_form, make_campaign, session):
+def test_open_campaign_without_ratings_still_versions(admin_client, post_form, make_campaign,
+                                                      session):
+    """A rating may arrive at any moment while a campaign is open: never edit its rows."""
     campaign = make_campaign()
     q = campaign.questionnaire
+    url = f"/admin/campaigns/{campaign.id}/questionnaire"
+    assert "生成新的一版" in admin_client.get(url).get_data(as_text=True)
+    assert post_form(url, data=edit_form(q, **{"item-0-label": "办事效率"})).status_code == 302
+    session.expire_all()
+    assert campaign.questionnaire.version == 2 and q.items[0].label == "工作效率"
+
+
+def test_draft_questionnaire_is_edited_in_place(admin_client, post_form, make_campaign, session):
+    from sync.models import CampaignStatus
+
+    campaign = make_campaign(status=CampaignStatus.DRAFT)
+    q = campaign.questionnaire
+    assert "生成新的一版" not in admin_client.get(
+        f"/admin/campaigns/{campaign.id}/questionnaire").get_data(as_text=True)
     url = f"/admin/campaigns/{campaign.id}/questionnaire"
     reply = post_form(url, data=edit_form(q, **{"item-0-label": "办事效率", "item-2-remove": "1"}))
     assert reply.status_code == 302
@@ -142,6 +158,7 @@ def test_invalid_edits_are_refused_and_change_nothing(admin_client, post_form, m
         assert message in reply.get_data(as_text=True)
     session.expire_all()
     assert [i.label for i in q.items] == ["工作效率", "服务态度", "业务水平", "工作作风", "廉洁自律"]
+    assert campaign.questionnaire_id == q.id and session.query(Questionnaire).count() == 1
 
 
 def test_switching_template_keeps_old_answers(admin_client, post_form, client, make_campaign,
@@ -162,9 +179,11 @@ def test_switching_template_keeps_old_answers(admin_client, post_form, client, m
     assert session.get(Questionnaire, old_id).frozen_at is not None
 
 
-def test_switching_template_before_ratings_drops_the_old_one(admin_client, post_form,
-                                                             make_campaign, session):
-    campaign = make_campaign()
+def test_switching_a_draft_template_drops_the_old_one(admin_client, post_form, make_campaign,
+                                                      session):
+    from sync.models import CampaignStatus
+
+    campaign = make_campaign(status=CampaignStatus.DRAFT)
     old_id = campaign.questionnaire_id
     url = f"/admin/campaigns/{campaign.id}/questionnaire"
     assert post_form(url, f"{url}/template", {"template": "shuangwan"}).status_code == 302
