@@ -82,14 +82,17 @@ class PreparedResponse:
 
 
 def content_hash(campaign_id: int, unit_code: str, data: dict[str, Any]) -> str:
-    """Hash what the rater said, independent of key order, whitespace and time-zone spelling."""
+    """Hash what the rater said, independent of key order and surrounding whitespace.
+
+    The phone's timestamp is left out: a resend of the same answers under the same id is the
+    same rating even if a form re-stamped it.
+    """
     canonical = {
         "campaign": campaign_id,
         "unit": unit_code,
         "answers": dict(sorted(data["answers"].items())),
         "comment": (data.get("comment") or "").strip(),
         "identity": data.get("identity") or "",
-        "created_at": data["created_at"].astimezone(timezone.utc).isoformat(timespec="milliseconds"),
     }
     blob = json.dumps(canonical, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()
@@ -220,7 +223,7 @@ def merge_batch(
             results.append(ItemResult(str(item_id or ""), REJECTED, exc.message, exc.code))
             prepared.append(None)
             continue
-        results.append(ItemResult(item.uuid, ""))
+        results.append(ItemResult(str(item_id), ""))  # echo the id exactly as the phone sent it
         prepared.append(item)
 
     valid = [p for p in prepared if p is not None]

@@ -14,6 +14,16 @@ MAX_META_BYTES = 4096
 REQUIRED = {"required": "缺少此字段。", "null": "不能为空。"}
 
 
+class Text(fields.String):
+    """A string without NUL characters (PostgreSQL text cannot hold them)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):  # type: ignore[no-untyped-def]
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ValidationError("不能包含空字符（\\u0000）。")
+        return text
+
+
 class _ChineseSchema(Schema):
     error_messages = {"unknown": "未知字段。", "type": "必须是 JSON 对象。"}
 
@@ -25,9 +35,9 @@ class ResponseItemSchema(_ChineseSchema):
         unknown = RAISE
 
     id = fields.UUID(required=True, error_messages={**REQUIRED, "invalid_uuid": "必须是 UUID。"})
-    token = fields.String(required=True, validate=validate.Length(1, 2048, error="链接长度不正确。"),
+    token = Text(required=True, validate=validate.Length(1, 2048, error="链接长度不正确。"),
                           error_messages={**REQUIRED, "invalid": "必须是字符串。"})
-    unit = fields.String(load_default=None, allow_none=True,
+    unit = Text(load_default=None, allow_none=True,
                          validate=validate.Length(1, 20, error="评议对象代码长度不正确。"),
                          error_messages={"invalid": "必须是字符串。"})
     created_at = fields.AwareDateTime(
@@ -35,16 +45,16 @@ class ResponseItemSchema(_ChineseSchema):
         error_messages={**REQUIRED, "invalid": "必须是 ISO 8601 时间。",
                         "invalid_awareness": "必须是 ISO 8601 时间。"})
     answers = fields.Dict(
-        keys=fields.String(validate=validate.Length(1, 40, error="评议内容代码长度不正确。"),
+        keys=Text(validate=validate.Length(1, 40, error="评议内容代码长度不正确。"),
                            error_messages={"invalid": "评议内容代码必须是字符串。"}),
-        values=fields.String(validate=validate.Length(1, 40, error="评价档次代码长度不正确。"),
+        values=Text(validate=validate.Length(1, 40, error="评价档次代码长度不正确。"),
                              error_messages={"invalid": "评价档次必须是字符串。"}),
         required=True, error_messages={**REQUIRED, "invalid": "必须是对象。"})
-    comment = fields.String(load_default="", allow_none=True,
+    comment = Text(load_default="", allow_none=True,
                             validate=validate.Length(max=MAX_COMMENT,
                                                      error=f"意见建议不能超过 {MAX_COMMENT} 字。"),
                             error_messages={"invalid": "必须是字符串。"})
-    identity = fields.String(load_default=None, allow_none=True,
+    identity = Text(load_default=None, allow_none=True,
                              validate=validate.Length(max=40),
                              error_messages={"invalid": "必须是字符串。"})
     meta = fields.Dict(load_default=dict, error_messages={"invalid": "必须是对象。"})
@@ -61,7 +71,7 @@ class BatchEnvelopeSchema(_ChineseSchema):
     class Meta:
         unknown = RAISE
 
-    device_id = fields.String(load_default=None, allow_none=True,
+    device_id = Text(load_default=None, allow_none=True,
                               validate=validate.Length(1, 64, error="设备编号长度不正确。"),
                               error_messages={"invalid": "必须是字符串。"})
     responses = fields.List(
