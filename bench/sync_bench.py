@@ -74,7 +74,8 @@ def run_raw(engine, items: list[dict], batch: int) -> float:  # type: ignore[no-
         unit_id = campaign.units[0].id
         link_id = session.execute(text("SELECT id FROM links")).scalar()
         item_ids = {i.key: i.id for i in campaign.questionnaire.items}
-        level_ids = {lv.key: (lv.id, lv.score) for lv in campaign.questionnaire.items[0].scale.levels}
+        scale = campaign.questionnaire.items[0].scale
+        level_ids = {lv.key: (lv.id, lv.score) for lv in scale.levels}
         campaign_id = campaign.id
     now = datetime.now(timezone.utc)
     started = time.perf_counter()

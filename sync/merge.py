@@ -262,18 +262,18 @@ def merge_batch(
     for raw in raw_items:
         item_id = raw.get("id") if isinstance(raw, dict) else None
         try:
-            item = preparer.prepare(raw)
+            prepared_item = preparer.prepare(raw)
         except ItemRejected as exc:
             results.append(ItemResult(str(item_id or ""), REJECTED, exc.message, exc.code))
             prepared.append(None)
             continue
         results.append(ItemResult(str(item_id), ""))  # echo the id exactly as the phone sent it
-        prepared.append(item)
+        prepared.append(prepared_item)
 
     valid = [p for p in prepared if p is not None]
     if valid:
         statuses = _store(session, valid)
-        for result, item in zip(results, prepared):
+        for result, item in zip(results, prepared, strict=True):
             if item is not None:
                 result.status = statuses[id(item)]
                 if result.status == CONFLICT:
@@ -357,7 +357,7 @@ def _flag_repeat_devices(
                Response.channel == Channel.ONLINE)
         .order_by(Response.id)
     ).all()
-    seen: set[tuple[str, int]] = set()
+    seen: set[tuple[str | None, int]] = set()
     flagged = []
     fresh = set(new_ids.values())
     for rid, device, unit in rows:

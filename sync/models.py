@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
-    Column,
     CheckConstraint,
+    Column,
     Date,
     DateTime,
     Enum,
@@ -23,8 +23,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.types import TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

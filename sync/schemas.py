@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timezone
+from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
@@ -11,7 +12,7 @@ MAX_BATCH = 500
 MAX_COMMENT = 2000
 MAX_META_BYTES = 4096
 
-REQUIRED = {"required": "缺少此字段。", "null": "不能为空。"}
+REQUIRED: dict[str, Any] = {"required": "缺少此字段。", "null": "不能为空。"}
 
 
 class Text(fields.String):
