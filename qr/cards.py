@@ -13,6 +13,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
 from .codes import build_qr
+from .fonts import register_cjk_font
 from .layout import cn_date, draw_fitted, draw_qr
 
 GREEN = (0.03, 0.55, 0.29)
@@ -42,7 +43,8 @@ def cards_pdf(cards: Iterable[VisitCardSpec], title: str = "入户访谈评议�
     :raise ValueError: when there is no card to print.
     """
     buffer = io.BytesIO()
-    canvas = Canvas(buffer, pagesize=A4)
+    # Starting in the CJK font keeps a non-embedded Helvetica out of the PDF altogether.
+    canvas = Canvas(buffer, pagesize=A4, initialFontName=register_cjk_font())
     canvas.setTitle(title)
     canvas.setCreator("评议收集器 Pingyi Collector")
     card_width, card_height = A6

@@ -22,6 +22,13 @@ GREY = (0.35, 0.35, 0.35)
 #: phones read from a metre and more (the usual rule: distance ≈ 10 × symbol width)
 POSTER_QR_SIDE = 130 * mm
 CALL_TO_ACTION = "扫码评议"
+#: the poster's fixed wording, shared with the HTML poster so both print the same words
+WORDING = {
+    "kicker": "群众评议 · 监督作风",
+    "call_to_action": CALL_TO_ACTION,
+    "scan_hint": "打开微信“扫一扫”，为本单位的作风打分、提意见",
+    "fallback_hint": "无法扫码时，请在手机浏览器中输入：",
+}
 
 
 @dataclass(frozen=True)
@@ -48,7 +55,8 @@ def posters_pdf(posters: Iterable[PosterSpec], title: str = "评议二维码海�
     :raise ValueError: when there is no poster to print.
     """
     buffer = io.BytesIO()
-    canvas = Canvas(buffer, pagesize=A4)
+    # Starting in the CJK font keeps a non-embedded Helvetica out of the PDF altogether.
+    canvas = Canvas(buffer, pagesize=A4, initialFontName=register_cjk_font())
     canvas.setTitle(title)
     canvas.setCreator("评议收集器 Pingyi Collector")
     pages = 0
@@ -75,7 +83,7 @@ def draw_poster(canvas: Canvas, poster: PosterSpec) -> None:
     canvas.rect(0, height - band, width, band, stroke=0, fill=1)
     canvas.setFillColorRGB(1, 1, 1)
     canvas.setFont(font, 13)
-    canvas.drawCentredString(width / 2, height - 12 * mm, "群众评议 · 监督作风")
+    canvas.drawCentredString(width / 2, height - 12 * mm, WORDING["kicker"])
     draw_fitted(canvas, poster.campaign_title, x=margin, top=height - 17 * mm, width=text_width,
                 size=22, max_lines=2, min_size=14, color=(1, 1, 1))
 
@@ -91,7 +99,7 @@ def draw_poster(canvas: Canvas, poster: PosterSpec) -> None:
     top -= 4 * mm
     top -= draw_fitted(canvas, CALL_TO_ACTION, x=margin, top=top, width=text_width, size=44,
                        color=RED)
-    top -= draw_fitted(canvas, "打开微信“扫一扫”，为本单位的作风打分、提意见", x=margin, top=top,
+    top -= draw_fitted(canvas, WORDING["scan_hint"], x=margin, top=top,
                        width=text_width, size=14, color=GREY)
 
     # The code itself, as large as the rest of the page allows (never below 10 cm).
@@ -103,7 +111,7 @@ def draw_poster(canvas: Canvas, poster: PosterSpec) -> None:
 
     # The short URL for phones whose camera fails, typed by hand.
     url_top = top - 3 * mm - side - 2 * mm
-    draw_fitted(canvas, "无法扫码时，请在手机浏览器中输入：", x=margin, top=url_top,
+    draw_fitted(canvas, WORDING["fallback_hint"], x=margin, top=url_top,
                 width=text_width, size=11, color=GREY)
     draw_fitted(canvas, poster.url, x=margin, top=url_top - 5 * mm, width=text_width, size=16)
 
