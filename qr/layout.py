@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 from xml.sax.saxutils import escape
 
 from reportlab.lib.enums import TA_CENTER
@@ -33,23 +34,20 @@ def draw_qr(canvas: Canvas, symbol: QRSymbol, x: float, y: float, side: float) -
     canvas.restoreState()
 
 
-def draw_fitted(
-    canvas: Canvas,
+def fit_text(
     text: str,
     *,
-    x: float,
-    top: float,
     width: float,
     size: float,
     max_lines: int = 1,
     min_size: float = 8,
     color: tuple[float, float, float] = (0, 0, 0),
-) -> float:
-    """Draw `text` centred in `width` below `top`, shrinking it until it fits in `max_lines`.
+) -> tuple[Paragraph, float]:
+    """Return `text` as a centred paragraph, shrunk until it fits `width` in `max_lines`, and
+    its height.
 
     CJK text has no spaces to break at, so lines wrap between characters (reportlab's CJK
-    word wrap, which also keeps closing punctuation off the start of a line). Returns the
-    height used.
+    word wrap, which also keeps closing punctuation off the start of a line).
     """
     font = register_cjk_font()
     while True:
@@ -58,9 +56,16 @@ def draw_fitted(
         paragraph = Paragraph(escape(text), style)
         _, height = paragraph.wrap(width, 10_000)
         if len(paragraph.blPara.lines) <= max_lines or size <= min_size:
-            paragraph.drawOn(canvas, x, top - height)
-            return height
+            return paragraph, height
         size = max(min_size, size * 0.9)
+
+
+def draw_fitted(canvas: Canvas, text: str, *, x: float, top: float, width: float,
+                **fit: Any) -> float:
+    """Draw fit_text(text, ...) with its top at `top`; return the height used."""
+    paragraph, height = fit_text(text, width=width, **fit)
+    paragraph.drawOn(canvas, x, top - height)
+    return height
 
 
 def cn_date(day: date) -> str:

@@ -13,7 +13,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from .codes import build_qr
 from .fonts import register_cjk_font
-from .layout import date_range, draw_fitted, draw_qr
+from .layout import date_range, draw_fitted, draw_qr, fit_text
 
 #: government red for the title band and the call to action
 RED = (0.78, 0.09, 0.11)
@@ -84,8 +84,10 @@ def draw_poster(canvas: Canvas, poster: PosterSpec) -> None:
     canvas.setFillColorRGB(1, 1, 1)
     canvas.setFont(font, 13)
     canvas.drawCentredString(width / 2, height - 12 * mm, WORDING["kicker"])
-    draw_fitted(canvas, poster.campaign_title, x=margin, top=height - 17 * mm, width=text_width,
-                size=22, max_lines=2, min_size=14, color=(1, 1, 1))
+    title, title_height = fit_text(poster.campaign_title, width=text_width, size=22, max_lines=2,
+                                   min_size=14, color=(1, 1, 1))
+    # Centred in the band below the kicker, whether the title takes one line or two.
+    title.drawOn(canvas, margin, height - (band + 17 * mm) / 2 - title_height / 2)
 
     # Who is rated, and what to do.
     top = height - band - 8 * mm

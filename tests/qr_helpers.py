@@ -11,6 +11,9 @@ from urllib.parse import urlsplit
 import cairosvg
 from PIL import Image
 from pyzbar.pyzbar import ZBarSymbol, decode
+from werkzeug.security import generate_password_hash
+
+from sync.models import Role, User
 
 BASE_URL = "http://testserver"  # PUBLIC_BASE_URL in tests/conftest.py
 
@@ -36,7 +39,12 @@ def pdf_pages(pdf: bytes, workdir: Path, dpi: int = 100) -> list[Image.Image]:
     source.write_bytes(pdf)
     subprocess.run(["pdftoppm", "-r", str(dpi), "-png", str(source), str(workdir / "page")],
                    check=True)
-    return [Image.open(path) for path in sorted(workdir.glob("page-*.png"))]
+    pages = []
+    for path in sorted(workdir.glob("page-*.png")):  # pdftoppm zero-pads, so this is page order
+        with Image.open(path) as image:
+            pages.append(image.copy())
+        path.unlink()  # a later call in the same test must not see these pages
+    return pages
 
 
 def pdf_text(pdf: bytes) -> str:
@@ -49,6 +57,16 @@ def pdf_fonts(pdf: bytes) -> str:
     """Return poppler's pdffonts table (name, type, emb, sub, uni …)."""
     return subprocess.run(["pdffonts", "-"], input=pdf, capture_output=True,
                           check=True).stdout.decode()
+
+
+def sign_in(client, session, role=Role.ADMIN):  # type: ignore[no-untyped-def]
+    """Sign the test client in as a new user with `role` (before its first request: the test
+    app context, and so `g`, lives across requests)."""
+    user = User(username=f"u-{role.value}", password_hash=generate_password_hash("x"), role=role)
+    session.add(user)
+    session.commit()
+    with client.session_transaction() as cookie:
+        cookie["user_id"] = user.id
 
 
 def open_scanned(client, url: str):  # type: ignore[no-untyped-def]
