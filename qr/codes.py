@@ -7,6 +7,7 @@ error-correction level is the best one that still fits under the cap.
 
 from __future__ import annotations
 
+import functools
 import io
 from dataclasses import dataclass, field
 
@@ -56,6 +57,9 @@ def short_url(base_url: str, short_code: str) -> str:
     return f"{base_url.rstrip('/')}/q/{short_code}"
 
 
+# Choosing the mask pattern dominates encoding time; a print set encodes each URL three times
+# (PDF, PNG, SVG), so symbols are cached. They are only ever read.
+@functools.lru_cache(maxsize=2048)
 def build_qr(data: str, max_version: int = MAX_VERSION) -> QRSymbol:
     """Encode `data` at the strongest error correction that keeps the version ≤ `max_version`.
 

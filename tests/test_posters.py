@@ -123,7 +123,7 @@ def test_visit_cards_four_to_a_page_scan_to_the_visit_form(client, session, camp
     assert len(pages) == 2
     decoded = [decode_image(page) for page in pages]
     assert [len(urls) for urls in decoded] == [4, 1]
-    assert sorted(sum(decoded, [])) == sorted(expected)
+    assert sorted(url for urls in decoded for url in urls) == sorted(expected)
     for url in expected:
         form = open_scanned(client, url)
         assert form.status_code == 200
