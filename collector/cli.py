@@ -120,6 +120,7 @@ def posters(campaign_id: int, out: Path) -> None:
     """
     from flask import current_app
 
+    from qr.codes import QRTooDense
     from qr.fonts import FontMissing
     from qr.printset import print_set_files, print_set_steps
     from sync.posters import poster_specs, visit_card_specs
@@ -140,6 +141,6 @@ def posters(campaign_id: int, out: Path) -> None:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(content)
                 written += 1
-    except FontMissing as exc:
+    except (FontMissing, QRTooDense) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{len(poster_list)} posters, {len(cards)} visit cards, {written} files -> {out}")

@@ -121,3 +121,9 @@ def test_missing_things_get_chinese_404s(admin, make_campaign, campaign):
     empty = make_campaign(title="空", units={"政府工作部门": []})
     reply = admin.get(_base(empty) + "/posters.pdf")
     assert reply.status_code == 404 and "还没有评议对象" in reply.get_data(as_text=True)
+
+
+def test_too_long_base_url_gets_a_chinese_503_not_a_500(app, admin, campaign):
+    app.config["PUBLIC_BASE_URL"] = "https://" + "x" * 80 + ".example.gov.cn"
+    reply = admin.get(_base(campaign) + "/posters.pdf")
+    assert reply.status_code == 503 and "PUBLIC_BASE_URL" in reply.get_data(as_text=True)

@@ -50,3 +50,15 @@ def test_posters_command_rejects_an_unknown_campaign(runner, tmp_path):
     result = runner.invoke(args=["posters", "--campaign", "999", "--out", str(tmp_path)])
     assert result.exit_code != 0
     assert "campaign 999 does not exist" in result.output
+
+
+def test_posters_command_refuses_a_base_url_too_long_for_a_low_density_code(app, runner,
+                                                                           make_campaign,
+                                                                           tmp_path):
+    campaign = make_campaign()
+    app.config["PUBLIC_BASE_URL"] = "https://" + "x" * 80 + ".example.gov.cn"
+    result = runner.invoke(args=["posters", "--campaign", str(campaign.id), "--out",
+                                 str(tmp_path)])
+    assert result.exit_code != 0
+    assert "shorten PUBLIC_BASE_URL" in result.output
+    assert not (tmp_path / "posters.pdf").exists()

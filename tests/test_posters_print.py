@@ -15,7 +15,10 @@ DPI = 100
 @pytest.mark.browser
 def test_html_poster_prints_to_a4_pages_that_scan(client, session, make_campaign, tmp_path,
                                                   artifacts_dir):
-    campaign = make_campaign(title="市直机关作风评议", supervision_phone="12345")
+    long_name = "国家税务总局某某市某某区税务局第一税务分局办税服务厅"
+    campaign = make_campaign(title="市直机关作风评议", supervision_phone="12345", units={
+        "政府工作部门": [("ZF01", "市场监管局"), ("ZF02", "人社局")],
+        "中直单位": [("ZZ01", long_name)]})
     sign_in(client, session)
     html = client.get(f"/admin/campaigns/{campaign.id}/posters/print").get_data(as_text=True)
 
@@ -33,7 +36,8 @@ def test_html_poster_prints_to_a4_pages_that_scan(client, session, make_campaign
     assert len(pages) == 3
     assert all(abs(page.width - 827) <= 2 and abs(page.height - 1169) <= 2 for page in pages)
     pages[0].save(f"{artifacts_dir}/poster-html-page-1.png")
-    for page, name in zip(pages, ("市场监管局", "人社局", "税务局")):
+    pages[2].save(f"{artifacts_dir}/poster-html-long-name.png")
+    for page, name in zip(pages, ("市场监管局", "人社局", long_name)):
         (found,) = decode(page.convert("L"))
         assert found.rect.width / DPI * 25.4 >= 100  # ≥ 10 cm: scans from a metre
         form = open_scanned(client, found.data.decode())

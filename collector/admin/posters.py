@@ -7,7 +7,7 @@ import io
 from flask import Blueprint, current_app, render_template, request, send_file
 
 from qr.cards import cards_pdf
-from qr.codes import build_qr, qr_svg
+from qr.codes import QRTooDense, build_qr, qr_svg
 from qr.fonts import FontMissing
 from qr.posters import WORDING, PosterSpec, posters_pdf
 from qr.printset import labelled_png, print_set_zip, unit_file_stem
@@ -26,6 +26,7 @@ NO_UNITS = "该评议活动还没有评议对象，无法生成海报。"
 NO_VISITS = "该评议活动还没有走访记录，无法生成入户评议卡。"
 NO_UNIT = "该评议活动中没有这个单位编号。"
 NO_FONT = "服务器缺少中文字体，暂时无法生成 PDF，请联系系统管理员安装 fonts-wqy-zenhei。"
+URL_TOO_LONG = "系统公开网址（PUBLIC_BASE_URL）过长，二维码会过密难以扫描，请联系系统管理员缩短。"
 
 
 class _NotFound(Exception):
@@ -41,6 +42,12 @@ def _not_found(exc: _NotFound):  # type: ignore[no-untyped-def]
 def _font_missing(exc: FontMissing):  # type: ignore[no-untyped-def]
     current_app.logger.error("poster font missing: %s", exc)
     return render_error(503, NO_FONT)
+
+
+@bp.errorhandler(QRTooDense)
+def _url_too_long(exc: QRTooDense):  # type: ignore[no-untyped-def]
+    current_app.logger.error("poster QR too dense: %s", exc)
+    return render_error(503, URL_TOO_LONG)
 
 
 def _campaign(campaign_id: int) -> Campaign:
