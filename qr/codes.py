@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import io
+import itertools
 from dataclasses import dataclass, field
 
 import qrcode
@@ -113,12 +114,9 @@ def dark_runs(symbol: QRSymbol) -> list[tuple[int, int, int]]:
     runs = []
     for row, cells in enumerate(symbol.matrix):
         col = 0
-        while col < len(cells):
-            if cells[col]:
-                start = col
-                while col < len(cells) and cells[col]:
-                    col += 1
-                runs.append((row, start, col - start))
-            else:
-                col += 1
+        for dark, group in itertools.groupby(cells):
+            length = len(list(group))
+            if dark:
+                runs.append((row, col, length))
+            col += length
     return runs

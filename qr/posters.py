@@ -21,11 +21,10 @@ GREY = (0.35, 0.35, 0.35)
 #: the printed square, quiet zone included; a version-5 symbol is then ≥ 10.6 cm wide, which
 #: phones read from a metre and more (the usual rule: distance ≈ 10 × symbol width)
 POSTER_QR_SIDE = 130 * mm
-CALL_TO_ACTION = "扫码评议"
 #: the poster's fixed wording, shared with the HTML poster so both print the same words
 WORDING = {
     "kicker": "群众评议 · 监督作风",
-    "call_to_action": CALL_TO_ACTION,
+    "call_to_action": "扫码评议",
     "scan_hint": "打开微信“扫一扫”，为本单位的作风打分、提意见",
     "fallback_hint": "无法扫码时，请在手机浏览器中输入：",
 }
@@ -99,15 +98,16 @@ def draw_poster(canvas: Canvas, poster: PosterSpec) -> None:
         top -= draw_fitted(canvas, poster.category, x=margin, top=top, width=text_width,
                            size=12, color=GREY)
     top -= 4 * mm
-    top -= draw_fitted(canvas, CALL_TO_ACTION, x=margin, top=top, width=text_width, size=44,
+    top -= draw_fitted(canvas, WORDING["call_to_action"], x=margin, top=top, width=text_width, size=44,
                        color=RED)
     top -= draw_fitted(canvas, WORDING["scan_hint"], x=margin, top=top,
                        width=text_width, size=14, color=GREY)
 
-    # The code itself, as large as the rest of the page allows (never below 10 cm).
-    footer = 34 * mm
-    fallback = 16 * mm
-    side = min(POSTER_QR_SIDE, top - 3 * mm - footer - fallback)
+    # The code, as large as the rest of the page allows: with a two-line unit name the symbol
+    # is still ≥ 10 cm wide (tests/test_posters.py measures it).
+    footer_band = 28 * mm
+    fallback = 16 * mm  # the short URL and its hint
+    side = min(POSTER_QR_SIDE, top - 3 * mm - fallback - footer_band - 6 * mm)
     qr_x = (width - side) / 2
     draw_qr(canvas, build_qr(poster.url), qr_x, top - 3 * mm - side, side)
 
@@ -119,15 +119,15 @@ def draw_poster(canvas: Canvas, poster: PosterSpec) -> None:
 
     # Footer: when, and whom to call.
     canvas.setFillColorRGB(0.95, 0.95, 0.95)
-    canvas.rect(0, 0, width, footer - 6 * mm, stroke=0, fill=1)
+    canvas.rect(0, 0, width, footer_band, stroke=0, fill=1)
     canvas.setFillColorRGB(*RED)
-    canvas.rect(0, footer - 6 * mm, width, 1.2 * mm, stroke=0, fill=1)
+    canvas.rect(0, footer_band, width, 1.2 * mm, stroke=0, fill=1)
     lines = []
     if poster.dates:
         lines.append(f"评议时间：{poster.dates}")
     if poster.supervision_phone:
         lines.append(f"评议监督电话：{poster.supervision_phone}")
-    line_top = footer - 10 * mm
+    line_top = footer_band - 4 * mm
     for line in lines:
         line_top -= draw_fitted(canvas, line, x=margin, top=line_top, width=text_width, size=13)
     canvas.setFillColorRGB(*GREY)
