@@ -33,7 +33,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     keys = [*app.config["SECRET_KEY_FALLBACKS"], app.config["SECRET_KEY"]]
     app.extensions["link_signer"] = LinkSigner(keys)
 
-    from . import admin, api, auth, cli, errors, survey
+    from . import admin, api, auth, cli, errors, shortlinks, survey
+    from .admin import posters as admin_posters
 
     errors.register(app)
     auth.init_app(app, exempt=[survey.bp, api.bp])
@@ -42,4 +43,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(cli.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(shortlinks.bp)
+    app.register_blueprint(admin_posters.bp)
     return app

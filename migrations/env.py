@@ -16,7 +16,6 @@ logger = logging.getLogger('alembic.env')
 
 
 def get_engine():
-    # Flask-SQLAlchemy 3: get_engine() is deprecated (and warnings fail the tests)
     return current_app.extensions['migrate'].db.engine
 
 

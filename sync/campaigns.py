@@ -7,13 +7,10 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .links import issue_link
 from .models import (
     Campaign,
     CampaignStatus,
     Category,
-    Channel,
-    Link,
     Response,
     Unit,
     Visit,
@@ -154,18 +151,10 @@ def update_unit(session: Session, unit: Unit, category: Category, code: str, nam
         has_ratings = session.scalar(select(Response.id).where(Response.unit_id == unit.id)
                                      .limit(1))
         if has_links is not None or has_ratings is not None:
-            raise SetupError("该单位已发放评议链接或已有评议结果，不能修改单位代码（已印制的二维码会失效）。")
+            raise SetupError("该单位已发放评议链接或已有评议结果，不能修改单位代码"
+                             "（已印制的二维码会失效）。")
     unit.code = code
     unit.name = name.strip()
     unit.category = category
     session.flush()
 
-
-def issue_poster_links(session: Session, campaign: Campaign) -> list[Link]:
-    """Give every unit without a live single-unit poster link one (线上评议)."""
-    covered = set(session.scalars(
-        select(link_units.c.unit_id).join(Link, Link.id == link_units.c.link_id)
-        .where(Link.campaign_id == campaign.id, Link.purpose == "poster",
-               Link.revoked_at.is_(None))))
-    return [issue_link(session, campaign, [unit], Channel.ONLINE)
-            for unit in campaign.units if unit.id not in covered]

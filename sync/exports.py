@@ -27,13 +27,14 @@ def responses_table(session: Session, campaign: Campaign) -> tuple[list[str], It
     """One row per stored response, one column per item (the level label)."""
     items = campaign.questionnaire.items
     identities = {c.key: c.label for c in campaign.questionnaire.identities}
-    headers = ["编号", "评议活动", "单位代码", "单位名称", "评议方式", "走访", "提交时间", "接收时间",
+    headers = ["编号", "评议活动", "单位代码", "单位名称", "评议方式", "走访", "提交时间",
+               "接收时间",
                *[i.label for i in items], "评议人员身份", "意见建议", "标记"]
     level_labels = dict(session.execute(select(ScaleLevel.id, ScaleLevel.label)).all())
 
     def rows() -> Iterator[list]:
         stmt = (select(Response).where(Response.campaign_id == campaign.id)
-                .order_by(Response.id)
+                .order_by(Response.created_at, Response.id)
                 .options(selectinload(Response.answers), selectinload(Response.unit),
                          selectinload(Response.visit))
                 .execution_options(yield_per=1000))

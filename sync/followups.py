@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime, timezone
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -114,4 +114,4 @@ def update_follow_up(follow_up: FollowUp, status: FollowUpStatus, reply: str | N
     if owner_unit is not None:
         follow_up.owner_unit_id = owner_unit.id
     follow_up.updated_by_id = by.id
-    follow_up.updated_at = datetime.now(UTC)
+    follow_up.updated_at = datetime.now(timezone.utc)

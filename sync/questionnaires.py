@@ -12,7 +12,7 @@ before the edit still submit valid keys for the items that remain.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
@@ -150,8 +150,8 @@ def edit_questionnaire(session: Session, campaign: Campaign,
 
 
 def _copy_header(old: Questionnaire) -> Questionnaire:
-    """Freeze `old` (it may be answered any moment) and return its next version: same header and identity choices, no items."""
-    old.frozen_at = old.frozen_at or datetime.now(UTC)
+    """Freeze `old` and return its next version: same header and identity choices, no items."""
+    old.frozen_at = old.frozen_at or datetime.now(timezone.utc)
     return Questionnaire(
         title=old.title, template_key=old.template_key, comment_label=old.comment_label,
         identity_required=old.identity_required, version=old.version + 1, previous_id=old.id,
@@ -177,7 +177,7 @@ def use_template(session: Session, campaign: Campaign, template_key: str) -> Que
         session.flush()
         session.delete(old)
     else:
-        old.frozen_at = old.frozen_at or datetime.now(UTC)
+        old.frozen_at = old.frozen_at or datetime.now(timezone.utc)
         new.version, new.previous_id = old.version + 1, old.id
     session.flush()
     return new

@@ -103,7 +103,8 @@ def parse_unit_rows(rows: list[list[str]], campaign: Campaign) -> list[UnitRow]:
     try:
         columns = [header.index(h) for h in HEADERS]
     except ValueError:
-        raise SheetError([f"第1行应为表头“{'、'.join(HEADERS)}”，实际为“{'、'.join(h for h in header if h)}”。"]) from None
+        found = "、".join(h for h in header if h)
+        raise SheetError([f"第1行应为表头“{'、'.join(HEADERS)}”，实际为“{found}”。"]) from None
     if len(rows) - 1 > MAX_ROWS:
         raise SheetError([f"单位过多（{len(rows) - 1} 行），一次最多导入 {MAX_ROWS} 行。"])
 

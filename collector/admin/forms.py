@@ -31,8 +31,8 @@ from sync.accounts import MIN_PASSWORD_LENGTH
 from sync.models import CampaignStatus, Channel, FollowUpStatus
 from sync.templates import TEMPLATES
 
-STATUS_LABELS = {CampaignStatus.DRAFT: "筹备中", CampaignStatus.OPEN: "进行中",
-                 CampaignStatus.CLOSED: "已结束"}
+STATUS_LABELS = {CampaignStatus.DRAFT.value: "筹备中", CampaignStatus.OPEN.value: "进行中",
+                 CampaignStatus.CLOSED.value: "已结束"}
 CODE_PATTERN = Regexp(r"^[A-Za-z0-9_-]+$", message="单位代码只能用字母、数字、下划线和短横线。")
 
 
@@ -86,7 +86,7 @@ class CampaignForm(ChineseForm):
     bottom_n = IntegerField("每类后几名重点跟踪", [InputRequired("请填写跟踪名次。"),
                                                NumberRange(0, 50, "应在 0 到 50 之间。")],
                             default=2)
-    status = SelectField("状态", choices=choices((s.value, label) for s, label in STATUS_LABELS.items()),
+    status = SelectField("状态", choices=choices(STATUS_LABELS.items()),
                          default=CampaignStatus.OPEN.value)
 
     def validate_closes_on(self, field: DateField) -> None:

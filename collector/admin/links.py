@@ -6,9 +6,10 @@ from flask import abort, flash, redirect, render_template, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from sync.campaigns import create_visit, issue_poster_links
+from sync.campaigns import create_visit
 from sync.links import issue_link, reissue_link, revoke_link
 from sync.models import Campaign, Channel, Link, Unit, Visit
+from sync.posters import poster_links
 
 from ..auth import admin_required
 from ..extensions import db
@@ -55,9 +56,11 @@ def links(campaign_id: int):  # type: ignore[no-untyped-def]
 def create_poster_links(campaign_id: int):  # type: ignore[no-untyped-def]
     """Issue one poster link per unit that has none yet."""
     campaign = campaign_or_404(campaign_id)
-    issued = issue_poster_links(db.session, campaign)
+    known = set(db.session.scalars(select(Link.id).where(Link.campaign_id == campaign.id)))
+    issued = [link for _, link in poster_links(db.session, campaign) if link.id not in known]
     db.session.commit()
-    flash(f"已为 {len(issued)} 个评议对象生成海报链接。" if issued else "每个评议对象都已有有效的海报链接。")
+    flash(f"已为 {len(issued)} 个评议对象生成海报链接。" if issued
+          else "每个评议对象都已有有效的海报链接。")
     return redirect(url_for("admin.links", campaign_id=campaign.id))
 
 
