@@ -11,6 +11,14 @@ from sqlalchemy import select
 from sync.models import Campaign, User
 
 
+def _log_in(client, username: str, password: str):  # type: ignore[no-untyped-def]
+    """Post the login form with the CSRF token its page carries."""
+    page = client.get("/admin/login").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    return client.post("/admin/login", data={"username": username, "password": password,
+                                             "csrf_token": csrf})
+
+
 def _token(url: str) -> str:
     assert url.startswith("http://testserver/s/")
     return url.rsplit("/", 1)[1]
@@ -30,9 +38,7 @@ def test_demo_prints_a_login_and_working_links(runner, client, session):
     assert len(campaign.units) == 12
     assert sorted(c.name for c in campaign.categories) == sorted(
         ["党群工作部门", "政府工作部门", "企事业单位", "中直单位"])
-    page = client.post("/admin/login", data={"username": login.group(1),
-                                             "password": login.group(2)})
-    assert page.status_code == 302
+    assert _log_in(client, login.group(1), login.group(2)).status_code == 302
     # Running it again reuses the campaign and prints a fresh password.
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 0
@@ -99,8 +105,7 @@ def test_create_admin_prompts_for_a_password(runner, client, session):
     assert result.exit_code == 0, result.output
     user = session.scalar(select(User).where(User.username == "zhang"))
     assert user.is_admin and user.password_hash != "s3cret-pw"
-    assert client.post("/admin/login", data={"username": "zhang", "password": "s3cret-pw"}) \
-        .status_code == 302
+    assert _log_in(client, "zhang", "s3cret-pw").status_code == 302
 
 
 def test_init_db_runs_migrations(runner, app):
