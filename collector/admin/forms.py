@@ -95,6 +95,9 @@ class CampaignForm(ChineseForm):
 
 
 class NewCampaignForm(CampaignForm):
+    # A draft takes no ratings, so its questionnaire can still be edited in place.
+    status = SelectField("状态", choices=choices(STATUS_LABELS.items()),
+                         default=CampaignStatus.DRAFT.value)
     template = SelectField("问卷模板", choices=choices((k, t.title) for k, t in TEMPLATES.items()))
 
 

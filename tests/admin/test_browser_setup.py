@@ -58,6 +58,13 @@ def test_setup_flow_in_chromium(live_url, make_user, session, tmp_path, artifact
         assert "已为 2 个评议对象生成海报链接" in page.inner_text("body")
         page.screenshot(path=os.path.join(artifacts_dir, "admin-links.png"), full_page=True)
         first_url = page.locator("a.url").first.get_attribute("href")
+
+        page.click("text=问卷")
+        page.fill("input[name=item-0-label]", "办事效率")
+        page.click("button:has-text('保存问卷')")
+        assert "问卷已保存。" in page.inner_text("body")  # a new campaign is a draft: in place
+        page.screenshot(path=os.path.join(artifacts_dir, "admin-questionnaire.png"),
+                        full_page=True)
         browser.close()
 
     session.expire_all()
@@ -65,3 +72,5 @@ def test_setup_flow_in_chromium(live_url, make_user, session, tmp_path, artifact
     assert [u.code for u in campaign.units] == ["ZF01", "ZZ01"]
     assert session.query(Link).count() == 2
     assert first_url and first_url.startswith("http://testserver/s/")
+    assert campaign.questionnaire.items[0].label == "办事效率"
+    assert campaign.questionnaire.version == 1

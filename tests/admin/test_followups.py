@@ -41,6 +41,12 @@ def test_secretary_sees_and_handles_only_their_comments(client, rated, login, se
     assert SCRIPT not in text and ATTR not in text
     assert "&lt;script&gt;" in text and "&#34; onmouseover=&#34;x" in text
 
+    hostile = client.get(f"/admin/followups/{rated['responses'][SCRIPT + ATTR].id}")
+    assert hostile.status_code == 200
+    assert SCRIPT not in hostile.get_data(as_text=True)
+    assert ATTR not in hostile.get_data(as_text=True)
+    assert "&lt;script&gt;" in hostile.get_data(as_text=True)
+
     mine = rated["responses"]["窗口排队太久"]
     theirs = rated["responses"]["人社局电话打不通"]
     assert client.get(f"/admin/followups/{theirs.id}").status_code == 404
