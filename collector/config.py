@@ -37,6 +37,8 @@ def from_environment(instance_path: str) -> dict:
         "WTF_I18N_ENABLED": False,
         # Failed logins per (IP, username); counters live in RATELIMIT_STORAGE_URI.
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "5 per minute"),
+        # A sliding window: failures just before a minute boundary still count after it.
+        "RATELIMIT_STRATEGY": "moving-window",
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     }

@@ -23,6 +23,7 @@ def make_host(database_url: str, storage: str, prefix: str):  # type: ignore[no-
     return create_app({
         "TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": database_url,
         "RATELIMIT_STORAGE_URI": storage, "RATELIMIT_KEY_PREFIX": prefix,
+        "LOGIN_RATE_LIMIT": "5 per day",  # no window boundary inside the test
     })
 
 
