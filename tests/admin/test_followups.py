@@ -128,3 +128,19 @@ def test_followup_form_refuses_bad_input(client, rated, login, session):
     reply = client.post(f"/admin/followups/{mine.id}", data={"status": "done"})
     assert reply.status_code == 400
     assert session.query(FollowUp).count() == 0
+
+
+def test_reopening_clears_the_closing_day(rated, session):
+    from sync.followups import ensure_follow_up, update_follow_up
+    from sync.models import User
+
+    admin = session.query(User).filter_by(username="admin").one()
+    response = rated["responses"]["窗口排队太久"]
+    follow_up = ensure_follow_up(session, response)
+    assert ensure_follow_up(session, response) is follow_up  # one record per comment
+    update_follow_up(follow_up, FollowUpStatus.DONE, "已办", None, admin, today=date(2026, 5, 1))
+    session.commit()
+    assert follow_up.closed_on == date(2026, 5, 1)
+    update_follow_up(follow_up, FollowUpStatus.IN_PROGRESS, "群众不满意，重新办理", None, admin)
+    session.commit()
+    assert follow_up.closed_on is None and follow_up.status == FollowUpStatus.IN_PROGRESS
