@@ -41,4 +41,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(cli.bp)
     app.register_blueprint(admin.bp)
+
+    from .admin import reports as admin_reports
+
+    app.register_blueprint(admin_reports.bp)
     return app
