@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import functools
 import tempfile
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import IO, Any
 
 from flask import (
     Blueprint,
@@ -18,7 +18,6 @@ from flask import (
     jsonify,
     render_template,
     request,
-    send_file,
     stream_with_context,
     url_for,
 )
@@ -181,7 +180,18 @@ def export(campaign_id: int, fmt: str):  # type: ignore[no-untyped-def]
         return Response(stream_with_context(csv_chunks(table)),
                         mimetype="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f"attachment; filename={filename}"})
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # closed by send_file
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
     write_xlsx(spool, [table])
+    size = spool.tell()
     spool.seek(0)
-    return send_file(spool, mimetype=XLSX_MIMETYPE, as_attachment=True, download_name=filename)
+    return Response(_drain(spool), mimetype=XLSX_MIMETYPE, headers={
+        "Content-Disposition": f"attachment; filename={filename}", "Content-Length": str(size)})
+
+
+def _drain(spool: IO[bytes], chunk: int = 64 * 1024) -> Iterator[bytes]:
+    """Send a finished file in chunks and close it, even when the client goes away."""
+    try:
+        while data := spool.read(chunk):
+            yield data
+    finally:
+        spool.close()
