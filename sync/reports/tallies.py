@@ -8,9 +8,11 @@ as exact fractions so that ties are real ties, not float accidents.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from functools import cached_property
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -85,9 +87,12 @@ class UnitResult:
         total = self.answers
         return sum(t.satisfied for t in self.items) / total if total else None
 
-    @property
+    @cached_property
     def exact_score(self) -> Fraction | None:
-        """Mean of item scores weighted by item weight, over the items that were rated."""
+        """Mean of item scores weighted by item weight, over the items that were rated.
+
+        Cached: read only once the unit's tallies are complete (campaign_tally sees to that).
+        """
         rated = [t for t in self.items if t.total and t.weight > 0]
         weights = sum(t.weight for t in rated)
         if not weights:
@@ -175,10 +180,10 @@ def rank_category(units: list[UnitResult], bottom_n: int) -> None:
     nothing about the office.
     """
     rated = [u for u in units if u.exact_score is not None]
-    scores = sorted((u.exact_score for u in rated), reverse=True)  # type: ignore[type-var]
+    scores = sorted(u.exact_score for u in rated)  # type: ignore[type-var]
     for unit in rated:
-        better = sum(1 for s in scores if s > unit.exact_score)  # type: ignore[operator]
-        worse = sum(1 for s in scores if s < unit.exact_score)  # type: ignore[operator]
+        worse = bisect_left(scores, unit.exact_score)
+        better = len(scores) - bisect_right(scores, unit.exact_score)
         unit.rank = better + 1
         unit.bottom = len(rated) > bottom_n and worse < bottom_n
     units.sort(key=lambda u: (u.rank is None, u.rank or 0, u.code))
