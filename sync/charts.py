@@ -127,7 +127,7 @@ def ratings_per_day(title: str, days: Sequence[tuple[date, int]]) -> str:
     span = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     peak = max(counts.values())
     top, bottom, height = 22, 150, 172
-    slot = WIDTH / len(span)
+    slot = min(WIDTH / len(span), 40.0)  # a few days do not make fat bars
     body = [_label(0, 14, f"单日最多 {peak} 份，共 {sum(counts.values())} 份", fill=MUTED, size=12),
             f'<line x1="0" y1="{bottom}" x2="{WIDTH}" y2="{bottom}" stroke="{GREY}"/>']
     step = max(1, -(-len(span) // 6))  # at most about six date labels
