@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -30,8 +31,8 @@ class Activity:
     latest_comments: list[LatestComment]
 
 
-def _scoped(stmt: Select, campaign: Campaign, tally_filter: TallyFilter,  # type: ignore[type-arg]
-            unit_ids: Collection[int] | None) -> Select:  # type: ignore[type-arg]
+def _scoped(stmt: Select[Any], campaign: Campaign, tally_filter: TallyFilter,
+            unit_ids: Collection[int] | None) -> Select[Any]:
     stmt = stmt.where(Response.campaign_id == campaign.id, *tally_filter.conditions())
     if unit_ids is not None:
         stmt = stmt.where(Response.unit_id.in_(sorted(unit_ids)))

@@ -9,12 +9,14 @@ as exact fractions so that ties are real ties, not float accidents.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import cached_property
 
-from sqlalchemy import func, select
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, func, select
 from sqlalchemy.orm import Session
 
 from ..models import Answer, Campaign, QuestionnaireItem, Response, ScaleLevel, Unit
@@ -189,7 +191,9 @@ def rank_category(units: list[UnitResult], bottom_n: int) -> None:
     units.sort(key=lambda u: (u.rank is None, u.rank or 0, u.code))
 
 
-def _grouped_answers(session: Session, campaign_id: int, where: list) -> list:  # type: ignore[type-arg]
+def _grouped_answers(session: Session, campaign_id: int,
+                     where: Sequence[ColumnElement[bool]]) -> Sequence[Row[Any]]:
+    """Counts and score sums per (unit, item, level): the one pass over the answers."""
     return session.execute(
         select(Response.unit_id, Answer.item_id, Answer.level_id,
                func.count().label("n"), func.sum(Answer.score).label("score_sum"))
@@ -199,7 +203,9 @@ def _grouped_answers(session: Session, campaign_id: int, where: list) -> list:  
     ).all()
 
 
-def _respondents(session: Session, campaign_id: int, where: list) -> dict[int, int]:  # type: ignore[type-arg]
+def _respondents(session: Session, campaign_id: int,
+                 where: Sequence[ColumnElement[bool]]) -> dict[int, int]:
+    """Responses per unit (a rater answers several items, so answers cannot tell)."""
     return {unit_id: n for unit_id, n in session.execute(
         select(Response.unit_id, func.count())
         .where(Response.campaign_id == campaign_id, *where)
