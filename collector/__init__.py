@@ -33,7 +33,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     keys = [*app.config["SECRET_KEY_FALLBACKS"], app.config["SECRET_KEY"]]
     app.extensions["link_signer"] = LinkSigner(keys)
 
-    from . import admin, api, cli, errors, survey
+    from . import admin, api, cli, errors, shortlinks, survey
+    from .admin import posters as admin_posters
+    from .admin import reports as admin_reports
 
     errors.register(app)
 
@@ -41,8 +43,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(cli.bp)
     app.register_blueprint(admin.bp)
-
-    from .admin import reports as admin_reports
-
+    app.register_blueprint(shortlinks.bp)
+    app.register_blueprint(admin_posters.bp)
     app.register_blueprint(admin_reports.bp)
     return app

@@ -119,3 +119,39 @@ def export(campaign_id: int, fmt: str, out: Path) -> None:
         write_csv(path, table)
         written.append(str(path))
     click.echo(f"{count} responses -> {'; '.join(written)}")
+
+
+@bp.cli.command("posters")
+@click.option("--campaign", "campaign_id", type=int, required=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
+def posters(campaign_id: int, out: Path) -> None:
+    """Write posters.pdf (a page per unit), visit-cards.pdf and a PNG and SVG per unit to OUT.
+
+    Each unit's newest unrevoked poster link is printed; units without one get a new link.
+    """
+    from flask import current_app
+
+    from qr.codes import QRTooDense
+    from qr.fonts import FontMissing
+    from qr.printset import print_set_files, print_set_steps
+    from sync.posters import poster_specs, visit_card_specs
+
+    campaign = _campaign(campaign_id)
+    base_url = current_app.config["PUBLIC_BASE_URL"]
+    poster_list = poster_specs(db.session, campaign, base_url)
+    cards = visit_card_specs(db.session, campaign, base_url)
+    if not poster_list:
+        raise click.ClickException(f"campaign {campaign_id} has no units to print posters for")
+    db.session.commit()  # the links printed must exist before the paper does
+    written = 0
+    try:
+        with click.progressbar(length=print_set_steps(poster_list, cards),
+                               label="generating posters") as bar:
+            for name, content in print_set_files(poster_list, cards, on_step=lambda: bar.update(1)):
+                path = out / name
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(content)
+                written += 1
+    except (FontMissing, QRTooDense) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{len(poster_list)} posters, {len(cards)} visit cards, {written} files -> {out}")

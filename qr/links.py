@@ -122,11 +122,11 @@ class LinkSigner:
         keys = [k for k in secret_keys if k]
         if not keys:
             raise ValueError("at least one secret key is required")
-        self._keys = keys
+        self._keys: list[str | bytes] = keys
 
     def _serializer(self, purpose: LinkPurpose) -> URLSafeTimedSerializer:
         # itsdangerous signs with the last key and verifies with any of them.
-        return URLSafeTimedSerializer(self._keys, salt=SALTS[purpose])
+        return URLSafeTimedSerializer(self._keys, salt=SALTS[purpose])  # type: ignore[arg-type]
 
     def sign(self, claims: LinkClaims) -> str:
         """Return the URL-safe token for these claims."""

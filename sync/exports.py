@@ -82,7 +82,7 @@ def responses_table(session: Session, campaign: Campaign,
     stmt = (select(Response)
             .where(Response.campaign_id == campaign.id,
                    *(tally_filter or TallyFilter()).conditions())
-            .order_by(Response.id)
+            .order_by(Response.created_at, Response.id)
             .options(selectinload(Response.answers), selectinload(Response.unit),
                      selectinload(Response.visit))
             .execution_options(yield_per=1000))

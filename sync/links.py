@@ -142,7 +142,8 @@ def resolve_token(
 
 def check_campaign_open(campaign: Campaign, day: date) -> None:
     """:raise CampaignClosed / CampaignNotOpen: when ratings made on `day` are not accepted."""
-    if campaign.status == CampaignStatus.CLOSED or (campaign.closes_on and day > campaign.closes_on):
+    past_close = campaign.closes_on is not None and day > campaign.closes_on
+    if campaign.status == CampaignStatus.CLOSED or past_close:
         raise CampaignClosed(f"“{campaign.title}”评议已结束，感谢您的关注。")
     if campaign.status == CampaignStatus.DRAFT or (campaign.opens_on and day < campaign.opens_on):
         raise CampaignNotOpen(f"“{campaign.title}”评议尚未开始，请在活动开始后再来评议。")

@@ -82,14 +82,17 @@ class PreparedResponse:
 
 
 def content_hash(campaign_id: int, unit_code: str, data: dict[str, Any]) -> str:
-    """Hash what the rater said, independent of key order, whitespace and time-zone spelling."""
+    """Hash what the rater said, independent of key order and surrounding whitespace.
+
+    The phone's timestamp is left out: a resend of the same answers under the same id is the
+    same rating even if a form re-stamped it.
+    """
     canonical = {
         "campaign": campaign_id,
         "unit": unit_code,
         "answers": dict(sorted(data["answers"].items())),
         "comment": (data.get("comment") or "").strip(),
         "identity": data.get("identity") or "",
-        "created_at": data["created_at"].astimezone(timezone.utc).isoformat(timespec="milliseconds"),
     }
     blob = json.dumps(canonical, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()
@@ -109,6 +112,42 @@ def parse_envelope(body: object) -> tuple[str | None, list[Any]]:
     return envelope["device_id"], envelope["responses"]
 
 
+@dataclass(frozen=True)
+class _Level:
+    id: int
+    label: str
+    score: int
+    needs_reason: bool
+
+
+@dataclass(frozen=True)
+class _Item:
+    id: int
+    label: str
+    levels: dict[str, _Level]
+
+
+@dataclass(frozen=True)
+class QuestionnaireIndex:
+    """Plain lookups built once per batch, so validating an item touches no ORM attributes."""
+
+    items: dict[str, _Item]
+    required: tuple[tuple[str, str], ...]  # (key, label) of required items, in order
+    identities: frozenset[str]
+    identity_required: bool
+
+    @classmethod
+    def of(cls, questionnaire: Any) -> QuestionnaireIndex:
+        return cls(
+            items={i.key: _Item(i.id, i.label, {
+                lv.key: _Level(lv.id, lv.label, lv.score, lv.needs_reason)
+                for lv in i.scale.levels}) for i in questionnaire.items},
+            required=tuple((i.key, i.label) for i in questionnaire.items if i.required),
+            identities=frozenset(c.key for c in questionnaire.identities),
+            identity_required=questionnaire.identity_required,
+        )
+
+
 class _Preparer:
     """Validates items of one batch, resolving each distinct token once."""
 
@@ -119,6 +158,13 @@ class _Preparer:
         self.device_id = device_id
         self.today = today
         self._resolved: dict[tuple[str, date], ResolvedLink | LinkError] = {}
+        self._indexes: dict[int, QuestionnaireIndex] = {}
+
+    def index(self, link: ResolvedLink) -> QuestionnaireIndex:
+        campaign = link.campaign
+        if campaign.id not in self._indexes:
+            self._indexes[campaign.id] = QuestionnaireIndex.of(campaign.questionnaire)
+        return self._indexes[campaign.id]
 
     def resolve(self, token: str, day: date) -> ResolvedLink:
         key = (token, day)
@@ -145,10 +191,10 @@ class _Preparer:
             if data["unit"] is None:
                 raise ItemRejected("此链接包含多个评议对象，请选择要评议的单位。", "unit_required")
             raise ItemRejected(f"评议对象“{data['unit']}”不在此链接范围内。", "unit_unknown")
-        questionnaire = link.campaign.questionnaire
+        questionnaire = self.index(link)
         answers = _check_answers(questionnaire, data)
         identity = data["identity"] or None
-        if identity is not None and identity not in {c.key for c in questionnaire.identities}:
+        if identity is not None and identity not in questionnaire.identities:
             raise ItemRejected(f"无效的评议人员身份“{identity}”。", "identity_unknown")
         if identity is None and questionnaire.identity_required:
             raise ItemRejected("请选择评议人员身份。", "identity_required")
@@ -174,20 +220,21 @@ class _Preparer:
                                 raw=raw)
 
 
-def _check_answers(questionnaire: Any, data: dict[str, Any]) -> list[dict[str, int]]:
+def _check_answers(questionnaire: QuestionnaireIndex,
+                   data: dict[str, Any]) -> list[dict[str, int]]:
     """Map item and level keys to ids, enforcing required items and reasons for low levels."""
-    items = {item.key: item for item in questionnaire.items}
-    unknown = [k for k in data["answers"] if k not in items]
+    given = data["answers"]
+    unknown = [k for k in given if k not in questionnaire.items]
     if unknown:
         raise ItemRejected(f"未知的评议内容：{'、'.join(unknown)}。", "item_unknown")
-    missing = [i.label for i in questionnaire.items if i.required and i.key not in data["answers"]]
+    missing = [label for key, label in questionnaire.required if key not in given]
     if missing:
         raise ItemRejected(f"请评价：{'、'.join(missing)}。", "item_missing")
     answers = []
     needs_reason = []
-    for key, level_key in data["answers"].items():
-        item = items[key]
-        level = next((lv for lv in item.scale.levels if lv.key == level_key), None)
+    for key, level_key in given.items():
+        item = questionnaire.items[key]
+        level = item.levels.get(level_key)
         if level is None:
             raise ItemRejected(f"“{item.label}”的评价“{level_key}”无效。", "level_unknown")
         if level.needs_reason:
@@ -215,18 +262,18 @@ def merge_batch(
     for raw in raw_items:
         item_id = raw.get("id") if isinstance(raw, dict) else None
         try:
-            item = preparer.prepare(raw)
+            prepared_item = preparer.prepare(raw)
         except ItemRejected as exc:
             results.append(ItemResult(str(item_id or ""), REJECTED, exc.message, exc.code))
             prepared.append(None)
             continue
-        results.append(ItemResult(item.uuid, ""))
-        prepared.append(item)
+        results.append(ItemResult(str(item_id), ""))  # echo the id exactly as the phone sent it
+        prepared.append(prepared_item)
 
     valid = [p for p in prepared if p is not None]
     if valid:
         statuses = _store(session, valid)
-        for result, item in zip(results, prepared):
+        for result, item in zip(results, prepared, strict=True):
             if item is not None:
                 result.status = statuses[id(item)]
                 if result.status == CONFLICT:
@@ -257,16 +304,18 @@ def _store(session: Session, items: list[PreparedResponse]) -> dict[int, str]:
     firsts = sorted(first_by_uuid.values(), key=lambda i: i.uuid)
 
     with write_transaction(session):
-        stmt = (insert(Response).values([i.row for i in firsts])
-                .on_conflict_do_nothing(index_elements=["uuid"])
+        conn = session.connection()
+        # executemany through SQLAlchemy's "insertmanyvalues": batched multi-row INSERTs whose
+        # compiled form is cached, with RETURNING naming the rows this call really inserted.
+        stmt = (insert(Response).on_conflict_do_nothing(index_elements=["uuid"])
                 .returning(Response.id, Response.uuid))
-        new_ids = {uuid: rid for rid, uuid in session.execute(stmt)}
+        new_ids = {uuid: rid for rid, uuid in conn.execute(stmt, [i.row for i in firsts])}
         answer_rows = [
             {**answer, "response_id": new_ids[item.uuid]}
             for item in firsts if item.uuid in new_ids for answer in item.answers
         ]
         if answer_rows:
-            session.execute(insert(Answer), answer_rows)
+            conn.execute(insert(Answer), answer_rows)
         _flag_repeat_devices(session, [i for i in firsts if i.uuid in new_ids], new_ids)
 
         existing = [i.uuid for i in firsts if i.uuid not in new_ids]
@@ -288,8 +337,8 @@ def _store(session: Session, items: list[PreparedResponse]) -> dict[int, str]:
                                   "received_at": item.row["received_at"]})
         if conflicts:
             conflicts.sort(key=lambda c: (c["uuid"], c["content_hash"]))
-            session.execute(insert(Conflict).values(conflicts).on_conflict_do_nothing(
-                index_elements=["uuid", "content_hash"]))
+            conn.execute(insert(Conflict).on_conflict_do_nothing(
+                index_elements=["uuid", "content_hash"]), conflicts)
     return statuses
 
 
@@ -308,7 +357,7 @@ def _flag_repeat_devices(
                Response.channel == Channel.ONLINE)
         .order_by(Response.id)
     ).all()
-    seen: set[tuple[str, int]] = set()
+    seen: set[tuple[str | None, int]] = set()
     flagged = []
     fresh = set(new_ids.values())
     for rid, device, unit in rows:

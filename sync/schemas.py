@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timezone
+from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
@@ -11,7 +12,31 @@ MAX_BATCH = 500
 MAX_COMMENT = 2000
 MAX_META_BYTES = 4096
 
-REQUIRED = {"required": "缺少此字段。", "null": "不能为空。"}
+REQUIRED: dict[str, Any] = {"required": "缺少此字段。", "null": "不能为空。"}
+
+
+class Text(fields.String):
+    """A string without NUL characters (PostgreSQL text cannot hold them)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):  # type: ignore[no-untyped-def]
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ValidationError("不能包含空字符（\\u0000）。")
+        return text
+
+
+class AnswerMap(fields.Field):
+    """{item key: level key}, both short strings; checked in one pass (it is the hot path)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):  # type: ignore[no-untyped-def]
+        if not isinstance(value, dict):
+            raise ValidationError("必须是对象，形如 {评议内容代码: 评价档次代码}。")
+        for key, level in value.items():
+            if not (isinstance(level, str) and 0 < len(key) <= 40 and 0 < len(level) <= 40):
+                raise ValidationError(f"“{key[:40]}”的评价必须是 1–40 个字符的档次代码。")
+            if "\x00" in key or "\x00" in level:
+                raise ValidationError("不能包含空字符（\\u0000）。")
+        return value
 
 
 class _ChineseSchema(Schema):
@@ -25,33 +50,28 @@ class ResponseItemSchema(_ChineseSchema):
         unknown = RAISE
 
     id = fields.UUID(required=True, error_messages={**REQUIRED, "invalid_uuid": "必须是 UUID。"})
-    token = fields.String(required=True, validate=validate.Length(1, 2048, error="链接长度不正确。"),
+    token = Text(required=True, validate=validate.Length(1, 2048, error="链接长度不正确。"),
                           error_messages={**REQUIRED, "invalid": "必须是字符串。"})
-    unit = fields.String(load_default=None, allow_none=True,
+    unit = Text(load_default=None, allow_none=True,
                          validate=validate.Length(1, 20, error="评议对象代码长度不正确。"),
                          error_messages={"invalid": "必须是字符串。"})
     created_at = fields.AwareDateTime(
         required=True, default_timezone=timezone.utc,
         error_messages={**REQUIRED, "invalid": "必须是 ISO 8601 时间。",
                         "invalid_awareness": "必须是 ISO 8601 时间。"})
-    answers = fields.Dict(
-        keys=fields.String(validate=validate.Length(1, 40, error="评议内容代码长度不正确。"),
-                           error_messages={"invalid": "评议内容代码必须是字符串。"}),
-        values=fields.String(validate=validate.Length(1, 40, error="评价档次代码长度不正确。"),
-                             error_messages={"invalid": "评价档次必须是字符串。"}),
-        required=True, error_messages={**REQUIRED, "invalid": "必须是对象。"})
-    comment = fields.String(load_default="", allow_none=True,
+    answers = AnswerMap(required=True, error_messages=REQUIRED)
+    comment = Text(load_default="", allow_none=True,
                             validate=validate.Length(max=MAX_COMMENT,
                                                      error=f"意见建议不能超过 {MAX_COMMENT} 字。"),
                             error_messages={"invalid": "必须是字符串。"})
-    identity = fields.String(load_default=None, allow_none=True,
+    identity = Text(load_default=None, allow_none=True,
                              validate=validate.Length(max=40),
                              error_messages={"invalid": "必须是字符串。"})
     meta = fields.Dict(load_default=dict, error_messages={"invalid": "必须是对象。"})
 
     @validates("meta")
     def _meta_small(self, value: dict, **_: object) -> None:
-        if len(json.dumps(value, ensure_ascii=False)) > MAX_META_BYTES:
+        if value and len(json.dumps(value, ensure_ascii=False)) > MAX_META_BYTES:
             raise ValidationError(f"附加信息不能超过 {MAX_META_BYTES} 字节。")
 
 
@@ -61,7 +81,7 @@ class BatchEnvelopeSchema(_ChineseSchema):
     class Meta:
         unknown = RAISE
 
-    device_id = fields.String(load_default=None, allow_none=True,
+    device_id = Text(load_default=None, allow_none=True,
                               validate=validate.Length(1, 64, error="设备编号长度不正确。"),
                               error_messages={"invalid": "必须是字符串。"})
     responses = fields.List(

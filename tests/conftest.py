@@ -3,12 +3,16 @@ TEST_DATABASE_URL points at one (CI runs the whole suite on both)."""
 
 from __future__ import annotations
 
+import io
 import os
+from contextlib import redirect_stderr
 import uuid
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import create_engine, text
+
+from flask_migrate import stamp
 
 from collector import create_app
 from collector.extensions import db as _db
@@ -51,6 +55,9 @@ def database_url(tmp_path, _pg_schema) -> str:
     return TEST_DATABASE_URL  # type: ignore[return-value]
 
 
+_stamped: list[str] = []  # PostgreSQL: the shared schema is stamped once per session
+
+
 @pytest.fixture
 def app(database_url, tmp_path):  # type: ignore[no-untyped-def]
     app = create_app({
@@ -62,8 +69,13 @@ def app(database_url, tmp_path):  # type: ignore[no-untyped-def]
         "RATELIMIT_ENABLED": True,
     })
     with app.app_context():
-        if database_url.startswith("sqlite"):
-            _db.create_all()
+        if database_url.startswith("sqlite") or not _stamped:
+            if database_url.startswith("sqlite"):
+                _db.create_all()
+            # Mark the schema as migrated so `collector init-db`/`demo` find nothing to do.
+            with redirect_stderr(io.StringIO()):
+                stamp()
+            _stamped.append(database_url)
         yield app
         _db.session.remove()
         _db.engine.dispose()
