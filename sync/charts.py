@@ -91,7 +91,7 @@ def _level_colours(count: int) -> list[str]:
 def level_distribution(title: str, rows: Sequence[tuple[str, Sequence[tuple[str, int]]]]) -> str:
     """A 100 % stacked bar per item showing the share of each level, with a legend on top."""
     levels = [label for label, _ in rows[0][1]] if rows else []
-    colours = dict(zip(levels, _level_colours(len(levels))))
+    colours = dict(zip(levels, _level_colours(len(levels)), strict=True))
     body, x = [], 0.0
     for label in levels:  # legend
         body.append(_rect(x, 4, 12, 12, colours[label]))

@@ -13,10 +13,9 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import cached_property
-
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from ..models import Answer, Campaign, QuestionnaireItem, Response, ScaleLevel, Unit
@@ -181,18 +180,18 @@ def rank_category(units: list[UnitResult], bottom_n: int) -> None:
     flagged, and a category with no more than N rated units flags nobody: being last of two says
     nothing about the office.
     """
-    rated = [u for u in units if u.exact_score is not None]
-    scores = sorted(u.exact_score for u in rated)  # type: ignore[type-var]
-    for unit in rated:
-        worse = bisect_left(scores, unit.exact_score)
-        better = len(scores) - bisect_right(scores, unit.exact_score)
+    rated = [(u.exact_score, u) for u in units if u.exact_score is not None]
+    scores = sorted(score for score, _ in rated)
+    for score, unit in rated:
+        worse = bisect_left(scores, score)
+        better = len(scores) - bisect_right(scores, score)
         unit.rank = better + 1
         unit.bottom = len(rated) > bottom_n and worse < bottom_n
     units.sort(key=lambda u: (u.rank is None, u.rank or 0, u.code))
 
 
 def _grouped_answers(session: Session, campaign_id: int,
-                     where: Sequence[ColumnElement[bool]]) -> Sequence[Row[Any]]:
+                     where: Sequence[ColumnElement[bool]]) -> Sequence[Any]:
     """Counts and score sums per (unit, item, level): the one pass over the answers."""
     return session.execute(
         select(Response.unit_id, Answer.item_id, Answer.level_id,

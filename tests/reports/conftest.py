@@ -80,7 +80,7 @@ def rate(client, make_link):  # type: ignore[no-untyped-def]
             items.append({"id": str(uuid.uuid4()), "token": tokens[key],
                           "created_at": created.isoformat(), "comment": r.comment,
                           "identity": r.identity,
-                          "answers": {k: LEVELS[x] for k, x in zip(ITEM_KEYS, r.letters)}})
+                          "answers": {k: LEVELS[x] for k, x in zip(ITEM_KEYS, r.letters, strict=True)}})
         reply = client.post("/api/v1/sync", json={"device_id": str(uuid.uuid4()),
                                                   "responses": items})
         assert reply.status_code == 200, reply.json
