@@ -108,3 +108,14 @@ def test_dashboard_shows_activity(client, hand_built, make_user, login):
     assert "线上评议</td><td class=\"num\">12</td>" in html
     assert "电话没人接" in html and "办事要跑好几趟" in html
     assert "<svg" in html and "cdn" not in html.lower() and "<script src" not in html
+
+
+def test_export_links_carry_the_filter(client, hand_built, make_user, login):
+    login(make_user("boss", role=Role.ADMIN))
+    html = client.get(f"/admin/campaigns/{hand_built.id}/results?channel=visit")\
+        .get_data(as_text=True)
+    link = f"/admin/campaigns/{hand_built.id}/export.csv?table=responses&amp;channel=visit"
+    assert link in html
+    body = client.get(link.replace("&amp;", "&")).get_data(as_text=True)
+    rows = body.lstrip("\ufeff").strip().splitlines()
+    assert len(rows) == 2 and ",ZF04,交通局,入户访谈,青山村," in rows[1]  # ZF04's home visit only
