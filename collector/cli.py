@@ -108,3 +108,23 @@ def export(campaign_id: int, fmt: str, out: Path) -> None:
     tallies_path = out.with_name(f"{out.stem}-tallies{out.suffix or '.csv'}")
     write_csv(tallies_path, *tallies_table(db.session, campaign))
     click.echo(f"{count} responses -> {out}; tallies -> {tallies_path}")
+
+
+@bp.cli.command("import-queue")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_queue(file: Path) -> None:
+    """Import a phone's exported upload queue (导出未上传数据); safe to repeat."""
+    from sync.queue_file import QueueFileError, import_queue_file
+
+    from .links import signer
+
+    try:
+        summary = import_queue_file(db.session, signer(), file.read_bytes())
+    except QueueFileError as exc:
+        raise click.ClickException(exc.message) from exc
+    counts = summary.counts
+    click.echo(f"{len(summary.results)} responses: " + ", ".join(
+        f"{status} {counts.get(status, 0)}"
+        for status in ("stored", "duplicate", "conflict", "rejected")))
+    for problem in summary.problems:
+        click.echo(f"  {problem.id}: {problem.status} {problem.error or ''}".rstrip())
