@@ -12,7 +12,7 @@ from qr.links import LinkError
 from sync.devices import units_rated_by_device
 from sync.forms import form_definition
 from sync.links import ResolvedLink
-from sync.merge import DUPLICATE, REJECTED, merge_batch
+from sync.merge import REJECTED, STORED, merge_batch
 from sync.models import Channel
 
 from ..errors import render_error
@@ -72,6 +72,9 @@ def render_form(token: str, link: ResolvedLink, device: str, status: int = 200, 
         poster_mode=link.channel == Channel.ONLINE,
         reason_levels=reason_levels(definition),
         response_id=str(uuid.uuid4()), values=context.pop("values", {}),
+        # The no-JS form's rating time is fixed when the page is served, so a double submit
+        # is the same content (a duplicate), not a conflict.
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         error=context.pop("error", None))
     response = current_app.make_response((page, status))
     response.headers["Cache-Control"] = "private, no-cache"
@@ -100,7 +103,7 @@ def form(token: str):  # type: ignore[no-untyped-def]
     if result.status == REJECTED:
         return render_form(token, link, device, 422, values=request.form, error=result.error)
     unit = link.unit_by_code(item["unit"])
-    repeat = result.status != DUPLICATE and unit is not None and unit.code in rated_before
+    repeat = result.status == STORED and unit is not None and unit.code in rated_before
     page = render_template("survey/thanks.html", form=form_definition(link),
                            status=result.status, repeat=repeat, again=url_for(".form", token=token))
     return remember_device(current_app.make_response(page), device)
