@@ -48,3 +48,19 @@ def rate_visit(page: Page, saved_before: int, **answers) -> None:  # type: ignor
     fill(page, **answers)
     submit(page)
     page.wait_for_function(f"document.getElementById('n').textContent === '{saved_before + 1}'")
+
+
+RECORD_STATUS = """document.addEventListener('DOMContentLoaded', () => {
+  window.__said = [];
+  new MutationObserver(records => records.forEach(r => r.addedNodes.forEach(
+    n => window.__said.push(n.textContent)))).observe(document.getElementById('st'), {childList: true});
+});"""
+
+
+def record_status(context) -> None:  # type: ignore[no-untyped-def]
+    """Keep every message the status line shows, in order, in window.__said."""
+    context.add_init_script(RECORD_STATUS)
+
+
+def said(page: Page) -> list[str]:
+    return page.evaluate("window.__said")

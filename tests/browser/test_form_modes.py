@@ -14,7 +14,8 @@ from sync.merge import REPEAT_DEVICE
 from sync.models import Channel, Response
 from sync.queue_file import import_queue_file
 
-from .formpage import fill, rate_visit, submit, tap, wait_pending, wait_ready
+from .formpage import (fill, rate_visit, record_status, said, submit, tap, wait_pending,
+                       wait_ready)
 from .test_form_offline import stored
 
 pytestmark = pytest.mark.browser
@@ -186,3 +187,42 @@ def test_rejected_items_stay_visible_and_export_imports(app, live_server, new_co
     assert len(kept["responses"]) == 4
     assert {r["id"] for r in exported["responses"]} < {r["id"] for r in kept["responses"]}
     assert len(stored(session)) == 3
+
+
+def test_never_says_saved_when_the_phone_could_not_save(live_server, new_context, make_campaign,
+                                                        make_link, session):
+    campaign = make_campaign()
+    _, token = make_link(campaign, ["ZF01"])
+    context = new_context()
+    context.add_init_script("""Object.defineProperty(window, 'indexedDB', {value: undefined});
+        Storage.prototype.setItem = function () { throw new DOMException('full', 'QuotaExceededError'); };""")
+    record_status(context)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/s/{token}")
+    wait_ready(page)
+    context.set_offline(True)
+    fill(page)
+    submit(page)
+    page.wait_for_function("document.getElementById('st').textContent.startsWith('上传失败')")
+    page.wait_for_function("document.documentElement.dataset.pending === '1'")  # held in memory
+
+    context.set_offline(False)
+    page.wait_for_function("document.getElementById('st').textContent.includes('已上传')")
+    messages = said(page)
+    assert messages[0] == "本机无法保存，正在直接上传，请勿关闭本页…"
+    assert not any(m.startswith("已保存") for m in messages)
+    assert len(stored(session)) == 1
+
+
+def test_ios_wechat_is_told_to_use_the_system_browser(live_server, new_context, make_campaign,
+                                                      make_link):
+    campaign = make_campaign()
+    _, token = make_link(campaign, ["ZF01"], channel=Channel.VISIT, visit_place="红星村")
+    wechat_ios = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+                  "(KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.50(0x1800323c) "
+                  "NetType/WIFI Language/zh_CN")
+    for agent, shown in ((wechat_ios, True), (None, False)):
+        page = new_context(**({"user_agent": agent} if agent else {})).new_page()
+        page.goto(f"{live_server.url}/s/{token}")
+        wait_ready(page)
+        assert page.locator("#ios").is_visible() is shown

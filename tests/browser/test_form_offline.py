@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sync.models import Answer, Channel, Conflict, Response
 
 from .conftest import DROP_AFTER, FAIL_AFTER, FAIL_BEFORE
-from .formpage import fill, rate_visit, submit, wait_pending, wait_ready
+from .formpage import fill, rate_visit, record_status, said, submit, wait_pending, wait_ready
 
 pytestmark = pytest.mark.browser
 
@@ -22,7 +22,9 @@ def test_online_submit_is_stored_once(live_server, new_context, make_campaign, m
                                       session):
     campaign = make_campaign()
     _, token = make_link(campaign, ["ZF01"])
-    page = new_context().new_page()
+    context = new_context()
+    record_status(context)
+    page = context.new_page()
     page.goto(f"{live_server.url}/s/{token}")
     wait_ready(page)
     assert page.locator("h1").inner_text() == "测试评议活动"
@@ -33,6 +35,11 @@ def test_online_submit_is_stored_once(live_server, new_context, make_campaign, m
     page.wait_for_selector("#thx", state="visible")
     page.wait_for_function("document.getElementById('st').textContent.includes('已上传')")
 
+    # saved on this phone first, then uploading, then uploaded
+    messages = said(page)
+    steps = ["已保存在本机，正在上传…", "正在上传 1 份…", "已上传，感谢您的评议。"]
+    assert [messages.index(m) for m in steps] == sorted(messages.index(m) for m in steps)
+    assert messages[0] == steps[0]
     rows = stored(session)
     assert len(rows) == 1
     assert rows[0].channel == Channel.ONLINE and rows[0].comment == "窗口排队时间长"
