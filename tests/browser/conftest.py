@@ -21,6 +21,7 @@ PHONE = {"width": 375, "height": 667}
 FAIL_BEFORE = "500 before storing"
 FAIL_AFTER = "500 after storing"
 DROP_AFTER = "drop the connection after storing"
+PORTAL = "a captive portal's 200 page instead of the API"
 
 
 class FaultInjector:
@@ -55,6 +56,9 @@ class FaultInjector:
         if fault == FAIL_BEFORE:
             start_response("500 INTERNAL SERVER ERROR", [("Content-Type", "application/json")])
             return [b'{"error": "injected failure"}']
+        if fault == PORTAL:
+            start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+            return ["<html><body>请先登录免费 WiFi</body></html>".encode()]
         if fault is None:
             return self.app(environ, start_response)
 

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from sync.models import Answer, Channel, Conflict, Response
 
-from .conftest import DROP_AFTER, FAIL_AFTER, FAIL_BEFORE
+from .conftest import DROP_AFTER, FAIL_AFTER, FAIL_BEFORE, PORTAL
 from .formpage import fill, rate_visit, record_status, said, submit, wait_pending, wait_ready
 
 pytestmark = pytest.mark.browser
@@ -109,7 +109,7 @@ def test_offline_queue_without_service_worker(live_server, new_context, make_cam
     assert len(stored(session)) == 3
 
 
-@pytest.mark.parametrize("fault", [FAIL_BEFORE, FAIL_AFTER, DROP_AFTER])
+@pytest.mark.parametrize("fault", [FAIL_BEFORE, FAIL_AFTER, DROP_AFTER, PORTAL])
 def test_failed_uploads_lose_nothing_and_double_nothing(fault, live_server, new_context,
                                                         make_campaign, make_link, session):
     campaign = make_campaign()
@@ -131,6 +131,6 @@ def test_failed_uploads_lose_nothing_and_double_nothing(fault, live_server, new_
     session.rollback()
     assert session.scalar(select(func.count()).select_from(Conflict)) == 0
     assert page.locator("#pb").is_hidden()  # nothing left as rejected or conflicting
-    if fault != FAIL_BEFORE:
+    if fault in (FAIL_AFTER, DROP_AFTER):
         # the server really had stored the batch whose answer was lost
         assert {r["status"] for r in live_server.faults.sync_bodies[0]["results"]} == {"stored"}

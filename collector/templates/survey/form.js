@@ -164,6 +164,9 @@ f.addEventListener("submit", function (e) {
     sent = false;
     render();
     upload();
+  }).catch(function (err) {
+    btn.disabled = false;
+    say("保存出错：" + err + "。请重试。", "err");
   });
 });
 
@@ -207,7 +210,12 @@ function upload(retry) {  // retry: ids of rejected items to try once more (the 
         throw new Error("服务器暂时无法接收（" + res.status + "）");
       }
       return res.json().catch(function () { return {}; }).then(function (body) {
-        if (res.ok && body.results) { size = BATCH; sent = true; return settle(batch, body.results).then(function () { return kset("last", Date.now()); }); }
+        if (res.ok && body.results) {
+          size = BATCH; sent = true;
+          return settle(batch, body.results).then(function () { return kset("last", Date.now()); });
+        }
+        // Not our API's answer (a captive portal, a proxy's page): try again later.
+        if (res.ok || !body.error) throw new Error("服务器应答异常（" + res.status + "）");
         // The server refused the batch whole: halve it until the one item it refuses stands alone.
         if (batch.length > 1) { size = Math.ceil(batch.length / 2); return null; }
         batch[0].bad = "rejected"; batch[0].why = body.error || "服务器拒收（" + res.status + "）";
@@ -222,7 +230,8 @@ function upload(retry) {  // retry: ids of rejected items to try once more (the 
       var wait = Math.min(60000, 1000 * Math.pow(2, fails)) * (0.5 + Math.random() / 2);
       timer = setTimeout(upload, wait);  // capped exponential backoff with jitter
       var why = navigator.onLine === false ? "当前无网络" : (err && err.message && /[\u4e00-\u9fff]/.test(err.message) ? err.message : "网络不通");
-      say("上传失败：" + why + "。已保存在本机，" + Math.ceil(wait / 1000) + " 秒后自动重试。", "err");
+      var kept = Object.keys(mem).length ? "本机无法保存，请勿关闭本页" : "已保存在本机";
+      say("上传失败：" + why + "。" + kept + "，" + Math.ceil(wait / 1000) + " 秒后自动重试。", "err");
       render();
     });
   });
