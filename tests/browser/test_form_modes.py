@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -45,7 +46,7 @@ def test_screenshot_and_nothing_fetched_before_usable(live_server, new_context, 
                                                       make_link, artifacts_dir):
     campaign = make_campaign(supervision_phone="0791-83869993")
     _, token = make_link(campaign, ["ZF01"])
-    page = new_context(device_scale_factor=2).new_page()
+    page = new_context().new_page()
     seen: list[str] = []
     page.on("request", lambda r: seen.append(r.url))
     page.goto(f"{live_server.url}/s/{token}")
@@ -57,7 +58,9 @@ def test_screenshot_and_nothing_fetched_before_usable(live_server, new_context, 
     tap(page, "a.attitude", "basic")
     path = os.path.join(artifacts_dir, "form-375x667.png")
     page.screenshot(path=path)
-    assert os.path.getsize(path) > 10_000
+    header = Path(path).read_bytes()[:24]  # PNG: signature, IHDR length and type, width, height
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")) == (375, 667)
 
 
 def test_poster_second_attempt_is_told_already_rated(live_server, new_context, make_campaign,
@@ -148,7 +151,8 @@ def test_localstorage_when_indexeddb_is_missing(live_server, new_context, make_c
 
 
 def test_rejected_items_stay_visible_and_export_imports(app, live_server, new_context,
-                                                        make_campaign, make_link, session):
+                                                        make_campaign, make_link, session,
+                                                        artifacts_dir):
     campaign = make_campaign()
     link, token = make_link(campaign, ["ZF01", "ZF02"], channel=Channel.VISIT,
                             visit_place="红星村")
@@ -179,6 +183,7 @@ def test_rejected_items_stay_visible_and_export_imports(app, live_server, new_co
     problems = page.locator("#bad li").all_inner_texts()
     assert len(problems) == 4 and all("该评议链接已停用" in p for p in problems)
     assert page.locator("#m").inner_text() == "0"
+    page.screenshot(path=os.path.join(artifacts_dir, "form-visit-rejected.png"), full_page=True)
 
     # Nothing was discarded: the rejected ratings are still exportable.
     with page.expect_download() as again:
@@ -227,3 +232,21 @@ def test_ios_wechat_is_told_to_use_the_system_browser(live_server, new_context, 
         page.goto(f"{live_server.url}/s/{token}")
         wait_ready(page)
         assert page.locator("#ios").is_visible() is shown
+
+
+def test_ids_are_made_on_old_webviews_too(live_server, new_context, make_campaign, make_link,
+                                          session):
+    campaign = make_campaign()
+    _, token = make_link(campaign, ["ZF01"])
+    context = new_context()
+    context.add_init_script("Object.defineProperty(Crypto.prototype, 'randomUUID', {value: undefined})")
+    page = context.new_page()
+    page.goto(f"{live_server.url}/s/{token}")
+    wait_ready(page)
+    assert page.evaluate("typeof crypto.randomUUID") == "undefined"
+    fill(page)
+    submit(page)
+    page.wait_for_function("document.getElementById('st').textContent.includes('已上传')")
+    (row,) = stored(session)
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}",
+                        row.uuid)

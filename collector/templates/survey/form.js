@@ -261,7 +261,7 @@ function render() {
 
 // --- visit mode: counters, manual upload, export of the unsent queue ---
 if (C.visit) {
-  $("vp").hidden = false;
+  $("vp").hidden = $("cnt").hidden = false;
   $("up").onclick = function () { fails = 0; upload({}); };
   $("ex").onclick = function () {
     all().then(function (items) {
