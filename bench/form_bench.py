@@ -31,8 +31,8 @@ from collector.extensions import db  # noqa: E402
 from sync.campaigns import add_units, create_campaign  # noqa: E402
 from sync.links import issue_link, sign_link  # noqa: E402
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SLOW_3G = {"offline": False, "latency": 2000,
            "downloadThroughput": 400_000 / 8, "uploadThroughput": 400_000 / 8}
 ONE_BYTE = "/one-byte"

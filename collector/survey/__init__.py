@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
@@ -62,7 +64,8 @@ def reason_levels(definition: dict) -> list[str]:
     return list(dict.fromkeys(labels))
 
 
-def render_form(token: str, link: ResolvedLink, device: str, status: int = 200, **context):  # type: ignore[no-untyped-def]
+def render_form(token: str, link: ResolvedLink, device: str, status: int = 200,
+                values: Mapping[str, Any] | None = None, error: str | None = None) -> Response:
     """Render the one-document form page, with the form definition embedded for its script."""
     definition = form_definition(link)
     rated = sorted(units_rated_by_device(db.session, link, device))
@@ -71,11 +74,11 @@ def render_form(token: str, link: ResolvedLink, device: str, status: int = 200, 
         visit_mode=link.channel == Channel.VISIT or link.visit is not None,
         poster_mode=link.channel == Channel.ONLINE,
         reason_levels=reason_levels(definition),
-        response_id=str(uuid.uuid4()), values=context.pop("values", {}),
+        response_id=str(uuid.uuid4()), values=values or {},
         # The no-JS form's rating time is fixed when the page is served, so a double submit
         # is the same content (a duplicate), not a conflict.
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        error=context.pop("error", None))
+        error=error)
     response = current_app.make_response((page, status))
     response.headers["Cache-Control"] = "private, no-cache"
     return remember_device(response, device)

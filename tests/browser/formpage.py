@@ -53,7 +53,8 @@ def rate_visit(page: Page, saved_before: int, **answers) -> None:  # type: ignor
 RECORD_STATUS = """document.addEventListener('DOMContentLoaded', () => {
   window.__said = [];
   new MutationObserver(records => records.forEach(r => r.addedNodes.forEach(
-    n => window.__said.push(n.textContent)))).observe(document.getElementById('st'), {childList: true});
+    n => window.__said.push(n.textContent))))
+    .observe(document.getElementById('st'), {childList: true});
 });"""
 
 

@@ -60,7 +60,8 @@ def test_screenshot_and_nothing_fetched_before_usable(live_server, new_context, 
     page.screenshot(path=path)
     header = Path(path).read_bytes()[:24]  # PNG: signature, IHDR length and type, width, height
     assert header[:8] == b"\x89PNG\r\n\x1a\n"
-    assert (int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")) == (375, 667)
+    size = (int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big"))
+    assert size == (375, 667)
 
 
 def test_poster_second_attempt_is_told_already_rated(live_server, new_context, make_campaign,
@@ -82,7 +83,8 @@ def test_poster_second_attempt_is_told_already_rated(live_server, new_context, m
 
     # WeChat cleared the page's storage, the cookie survived: the server still knows this phone.
     page.evaluate("""() => new Promise(done => { localStorage.clear();
-        const r = indexedDB.deleteDatabase('pingyi'); r.onsuccess = r.onerror = r.onblocked = done; })""")
+        const r = indexedDB.deleteDatabase('pingyi');
+        r.onsuccess = r.onerror = r.onblocked = done; })""")
     page.goto(url)
     wait_ready(page)
     assert page.locator("#done").is_visible()
@@ -200,7 +202,8 @@ def test_never_says_saved_when_the_phone_could_not_save(live_server, new_context
     _, token = make_link(campaign, ["ZF01"])
     context = new_context()
     context.add_init_script("""Object.defineProperty(window, 'indexedDB', {value: undefined});
-        Storage.prototype.setItem = function () { throw new DOMException('full', 'QuotaExceededError'); };""")
+        Storage.prototype.setItem = function () {
+          throw new DOMException('full', 'QuotaExceededError'); };""")
     record_status(context)
     page = context.new_page()
     page.goto(f"{live_server.url}/s/{token}")
@@ -239,7 +242,8 @@ def test_ids_are_made_on_old_webviews_too(live_server, new_context, make_campaig
     campaign = make_campaign()
     _, token = make_link(campaign, ["ZF01"])
     context = new_context()
-    context.add_init_script("Object.defineProperty(Crypto.prototype, 'randomUUID', {value: undefined})")
+    context.add_init_script(
+        "Object.defineProperty(Crypto.prototype, 'randomUUID', {value: undefined})")
     page = context.new_page()
     page.goto(f"{live_server.url}/s/{token}")
     wait_ready(page)

@@ -1,4 +1,4 @@
-"""The phone form in Chromium: online, offline with and without a Service Worker, failing uploads."""
+"""The phone form in Chromium: online, offline with and without a Service Worker, bad uploads."""
 
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ def test_offline_queue_without_service_worker(live_server, new_context, make_cam
     page = context.new_page()
     page.goto(f"{live_server.url}/s/{token}")
     wait_ready(page)
-    assert page.evaluate("navigator.serviceWorker ? navigator.serviceWorker.controller : null") is None
+    assert page.evaluate("navigator.serviceWorker && navigator.serviceWorker.controller") is None
 
     context.set_offline(True)
     for n in range(3):
