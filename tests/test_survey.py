@@ -152,3 +152,15 @@ def test_bad_token_gets_a_chinese_4xx(path, client, make_campaign, make_link):
     reply = client.get(path.format(token[:-3] + "xyz"))
     assert 400 <= reply.status_code < 500
     assert "无法打开此页面" in reply.get_data(as_text=True)
+
+
+def test_multi_unit_poster_disables_only_the_rated_unit(client, make_campaign, make_link,
+                                                        make_item):
+    _, token = make_link(make_campaign(), ["ZF01", "ZF02"])
+    client.get(f"/s/{token}")  # sets the device cookie
+    client.post(f"/s/{token}", data=no_js_form(token, make_item(token), unit="ZF01"))
+    html = client.get(f"/s/{token}").get_data(as_text=True)
+    assert '<option value="ZF01" disabled>市场监管局（已评议）</option>' in html
+    assert '<option value="ZF02">人社局</option>' in html
+    assert '<form id="f" method="post">' in html  # the other unit can still be rated
+    assert embedded_config(html)["rated"] == ["ZF01"]
