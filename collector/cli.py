@@ -155,3 +155,23 @@ def posters(campaign_id: int, out: Path) -> None:
     except (FontMissing, QRTooDense) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{len(poster_list)} posters, {len(cards)} visit cards, {written} files -> {out}")
+
+
+@bp.cli.command("import-queue")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_queue(file: Path) -> None:
+    """Import a phone's exported upload queue (导出未上传数据); safe to repeat."""
+    from sync.queue_file import QueueFileError, import_queue_file
+
+    from .links import signer
+
+    try:
+        summary = import_queue_file(db.session, signer(), file.read_bytes())
+    except QueueFileError as exc:
+        raise click.ClickException(exc.message) from exc
+    counts = summary.counts
+    click.echo(f"{len(summary.results)} responses: " + ", ".join(
+        f"{status} {counts.get(status, 0)}"
+        for status in ("stored", "duplicate", "conflict", "rejected")))
+    for problem in summary.problems:
+        click.echo(f"  {problem.id}: {problem.status} {problem.error or ''}".rstrip())
