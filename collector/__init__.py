@@ -35,6 +35,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from . import admin, api, auth, cli, errors, shortlinks, survey
     from .admin import posters as admin_posters
+    from .admin import reports as admin_reports
 
     errors.register(app)
     auth.init_app(app, exempt=[survey.bp, api.bp])
@@ -45,4 +46,5 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(shortlinks.bp)
     app.register_blueprint(admin_posters.bp)
+    app.register_blueprint(admin_reports.bp)
     return app

@@ -11,9 +11,10 @@ from flask_migrate import upgrade
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
-from sync.exports import responses_table, tallies_table, write_csv
+from sync.exports import rankings_table, responses_table, tallies_table, write_csv, write_xlsx
 from sync.links import issue_link
 from sync.models import Campaign, Channel, Role, Unit, User
+from sync.reports import campaign_tally
 
 from .extensions import db
 from .links import form_url
@@ -98,16 +99,26 @@ def link(campaign_id: int, unit_codes: tuple[str, ...], channel: str | None,
 
 @bp.cli.command("export")
 @click.option("--campaign", "campaign_id", type=int, required=True)
-@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 def export(campaign_id: int, fmt: str, out: Path) -> None:
-    """Write the responses file and, beside it, the tallies file (…-tallies.csv)."""
+    """Export responses, tallies and rankings: one XLSX workbook with three sheets, or three CSV
+    files (FILE, FILE-tallies.csv, FILE-rankings.csv)."""
     campaign = _campaign(campaign_id)
     out.parent.mkdir(parents=True, exist_ok=True)
-    count = write_csv(out, *responses_table(db.session, campaign))
-    tallies_path = out.with_name(f"{out.stem}-tallies{out.suffix or '.csv'}")
-    write_csv(tallies_path, *tallies_table(db.session, campaign))
-    click.echo(f"{count} responses -> {out}; tallies -> {tallies_path}")
+    tally = campaign_tally(db.session, campaign)
+    tables = [responses_table(db.session, campaign), tallies_table(tally), rankings_table(tally)]
+    if fmt == "xlsx":
+        count = write_xlsx(out, tables)[0]
+        click.echo(f"{count} responses, tallies and rankings -> {out}")
+        return
+    count = write_csv(out, tables[0])
+    written = [str(out)]
+    for suffix, table in (("tallies", tables[1]), ("rankings", tables[2])):
+        path = out.with_name(f"{out.stem}-{suffix}{out.suffix or '.csv'}")
+        write_csv(path, table)
+        written.append(str(path))
+    click.echo(f"{count} responses -> {'; '.join(written)}")
 
 
 @bp.cli.command("posters")
@@ -144,3 +155,23 @@ def posters(campaign_id: int, out: Path) -> None:
     except (FontMissing, QRTooDense) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{len(poster_list)} posters, {len(cards)} visit cards, {written} files -> {out}")
+
+
+@bp.cli.command("import-queue")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_queue(file: Path) -> None:
+    """Import a phone's exported upload queue (导出未上传数据); safe to repeat."""
+    from sync.queue_file import QueueFileError, import_queue_file
+
+    from .links import signer
+
+    try:
+        summary = import_queue_file(db.session, signer(), file.read_bytes())
+    except QueueFileError as exc:
+        raise click.ClickException(exc.message) from exc
+    counts = summary.counts
+    click.echo(f"{len(summary.results)} responses: " + ", ".join(
+        f"{status} {counts.get(status, 0)}"
+        for status in ("stored", "duplicate", "conflict", "rejected")))
+    for problem in summary.problems:
+        click.echo(f"  {problem.id}: {problem.status} {problem.error or ''}".rstrip())

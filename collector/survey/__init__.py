@@ -1,21 +1,33 @@
-"""Public pages: the /s/<token> form and its no-JavaScript POST fallback."""
+"""Public pages: the /s/<token> form, its no-JavaScript POST fallback, Service Worker, manifest."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request, url_for
 
 from qr.links import LinkError
+from sync.devices import units_rated_by_device
 from sync.forms import form_definition
-from sync.merge import REJECTED, merge_batch
+from sync.links import ResolvedLink
+from sync.merge import REJECTED, STORED, merge_batch
+from sync.models import Channel
 
 from ..errors import render_error
 from ..extensions import db
 from ..links import resolve, signer
+from .compress import gzip_response
 
 bp = Blueprint("survey", __name__)
+bp.after_request(gzip_response)
+
+#: the cookie the no-JS form and the page's script share as this phone's device id
+DEVICE_COOKIE = "pingyi_device"
+DEVICE_COOKIE_AGE = 400 * 24 * 3600  # a campaign year and then some (browsers cap at 400 days)
 
 
 def form_to_item(token: str, form: dict) -> dict:
@@ -32,6 +44,46 @@ def form_to_item(token: str, form: dict) -> dict:
     }
 
 
+def device_id() -> str:
+    """This browser's device id from its cookie, or a fresh one (set by `remember_device`)."""
+    found = request.cookies.get(DEVICE_COOKIE, "")
+    return found if 0 < len(found) <= 64 else str(uuid.uuid4())
+
+
+def remember_device(response: Response, device: str) -> Response:
+    """Keep the device id in a cookie so poster mode can tell a repeat rating."""
+    if request.cookies.get(DEVICE_COOKIE) != device:
+        response.set_cookie(DEVICE_COOKIE, device, max_age=DEVICE_COOKIE_AGE, samesite="Lax")
+    return response
+
+
+def reason_levels(definition: dict) -> list[str]:
+    """Labels of the levels that ask for a reason (好差评's low levels), each once, in order."""
+    labels = [lv["label"] for item in definition["items"] for lv in item["levels"]
+              if lv["needs_reason"]]
+    return list(dict.fromkeys(labels))
+
+
+def render_form(token: str, link: ResolvedLink, device: str, status: int = 200,
+                values: Mapping[str, Any] | None = None, error: str | None = None) -> Response:
+    """Render the one-document form page, with the form definition embedded for its script."""
+    definition = form_definition(link)
+    rated = sorted(units_rated_by_device(db.session, link, device))
+    page = render_template(
+        "survey/form.html", form=definition, token=token, rated=rated,
+        visit_mode=link.channel == Channel.VISIT or link.visit is not None,
+        poster_mode=link.channel == Channel.ONLINE,
+        reason_levels=reason_levels(definition),
+        response_id=str(uuid.uuid4()), values=values or {},
+        # The no-JS form's rating time is fixed when the page is served, so a double submit
+        # is the same content (a duplicate), not a conflict.
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        error=error)
+    response = current_app.make_response((page, status))
+    response.headers["Cache-Control"] = "private, no-cache"
+    return remember_device(response, device)
+
+
 @bp.route("/s/<token>", methods=["GET", "POST"])
 def form(token: str):  # type: ignore[no-untyped-def]
     """Show the questionnaire; on POST store it through the same merge as /api/v1/sync.
@@ -42,16 +94,56 @@ def form(token: str):  # type: ignore[no-untyped-def]
         link = resolve(token)
     except LinkError as exc:
         return render_error(exc.http_status, exc.message, exc.reason)
-    definition = form_definition(link)
+    device = device_id()
     if request.method == "GET":
-        return render_template("survey/form.html", form=definition, values={}, error=None,
-                               response_id=str(uuid.uuid4()), token=token)
+        return render_form(token, link, device)
 
     item = form_to_item(token, request.form.to_dict())
+    rated_before = units_rated_by_device(db.session, link, device)
     db.session.rollback()  # the merge owns its own transaction
-    body = {"device_id": request.cookies.get("pingyi_device"), "responses": [item]}
+    body = {"device_id": device, "responses": [item]}
     (result,) = merge_batch(db.session, signer(), body)
     if result.status == REJECTED:
-        return render_template("survey/form.html", form=definition, values=request.form,
-                               error=result.error, response_id=item["id"], token=token), 422
-    return render_template("survey/thanks.html", form=definition, status=result.status)
+        return render_form(token, link, device, 422, values=request.form, error=result.error)
+    unit = link.unit_by_code(item["unit"])
+    repeat = result.status == STORED and unit is not None and unit.code in rated_before
+    page = render_template("survey/thanks.html", form=form_definition(link),
+                           status=result.status, repeat=repeat, again=url_for(".form", token=token))
+    return remember_device(current_app.make_response(page), device)
+
+
+@bp.get("/s/sw.js")
+def service_worker():  # type: ignore[no-untyped-def]
+    """Serve the Service Worker from /s/ so its scope covers every form page."""
+    script = Path(current_app.static_folder or "", "sw.js").read_text(encoding="utf-8")
+    response = current_app.response_class(script, mimetype="application/javascript")
+    response.headers["Cache-Control"] = "no-cache"  # a new worker reaches phones at once
+    return response
+
+
+@bp.get("/s/<token>/manifest.webmanifest")
+def manifest(token: str):  # type: ignore[no-untyped-def]
+    """Describe the visit page as an app field staff can add to the home screen.
+
+    :raise 4xx: the same reasons as the form page.
+    """
+    try:
+        link = resolve(token)
+    except LinkError as exc:
+        return render_error(exc.http_status, exc.message, exc.reason)
+    place = f"{link.visit.place}入户评议" if link.visit else link.channel.label
+    body = {
+        "name": f"{link.campaign.title} · {place}",
+        "short_name": place[:12],
+        "lang": "zh-CN",
+        "start_url": url_for(".form", token=token),
+        "scope": url_for(".form", token=token),
+        "display": "standalone",
+        "background_color": "#ededed",
+        "theme_color": "#07c160",
+        "icons": [{"src": url_for("static", filename=f"icons/icon-{size}.png"),
+                   "sizes": f"{size}x{size}", "type": "image/png"} for size in (192, 512)],
+    }
+    response = current_app.json.response(body)
+    response.mimetype = "application/manifest+json"
+    return response

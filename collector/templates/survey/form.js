@@ -1,0 +1,315 @@
+(function () {
+"use strict";
+// The phone side of the form: a write-ahead queue (IndexedDB, else localStorage, else memory)
+// that every answer enters BEFORE the page says 已保存, drained to /api/v1/sync in batches.
+// An item leaves the queue only on "stored"/"duplicate"; "rejected"/"conflict" stay, with the reason.
+var C = JSON.parse(document.getElementById("cfg").textContent), D = C.form, T = C.token;
+var $ = function (id) { return document.getElementById(id); };
+var f = $("f"), st = $("st"), btn = f.querySelector("[type=submit]");
+var CACHE = "pingyi-v1", BATCH = 50, size = BATCH, fails = 0, busy = false, sent = false;
+var timer = 0, idb = null, mem = {}, dev = "", rated = {};
+var html = document.documentElement;
+f.noValidate = true;  // our own messages, in Chinese, next to the item
+
+function uuid() {
+  var c = window.crypto, b = new Uint8Array(16), h = [], i;
+  if (c && c.randomUUID) return c.randomUUID();
+  if (c && c.getRandomValues) c.getRandomValues(b);
+  else for (i = 0; i < 16; i++) b[i] = Math.random() * 256 | 0;
+  b[6] = b[6] & 15 | 64; b[8] = b[8] & 63 | 128;  // version 4, RFC 4122 variant
+  for (i = 0; i < 16; i++) h.push((b[i] + 256).toString(16).slice(1));
+  h = h.join("");
+  return [h.slice(0, 8), h.slice(8, 12), h.slice(12, 16), h.slice(16, 20), h.slice(20)].join("-");
+}
+
+function say(text, cls) { st.textContent = text; st.className = "msg " + (cls || ""); }
+function two(n) { return (n < 10 ? "0" : "") + n; }
+function when(ms) {
+  var d = new Date(ms);
+  return (d.getMonth() + 1) + "月" + d.getDate() + "日 " + two(d.getHours()) + ":" + two(d.getMinutes());
+}
+
+// --- storage: IndexedDB when it opens, localStorage beside it, memory as the last resort ---
+var ready = new Promise(function (ok) {
+  try {
+    var r = indexedDB.open("pingyi", 1);
+    r.onupgradeneeded = function () {
+      r.result.createObjectStore("q", { keyPath: "id" });
+      r.result.createObjectStore("kv");
+    };
+    r.onsuccess = function () { idb = r.result; ok(); };
+    r.onerror = r.onblocked = function () { ok(); };
+  } catch (e) { ok(); }
+});
+
+// Resolve with the request's result once the transaction has COMMITTED (not merely succeeded).
+function tx(name, mode, fn) {
+  return ready.then(function () {
+    if (!idb) throw new Error("no IndexedDB");
+    return new Promise(function (ok, no) {
+      var t = idb.transaction(name, mode, { durability: "strict" }), r = fn(t.objectStore(name));
+      t.oncomplete = function () { ok(r.result); };
+      t.onerror = t.onabort = function () { no(t.error); };
+    });
+  });
+}
+function ls() { try { return window.localStorage; } catch (e) { return null; } }
+function lsPut(key, value) { ls().setItem(key, JSON.stringify(value)); }  // throws when unusable
+function lsGet(key) { try { return JSON.parse(ls().getItem(key)); } catch (e) { return null; } }
+
+function put(item) {  // resolves true once durable on this phone, false when only in memory
+  return tx("q", "readwrite", function (s) { return s.put(item); })
+    .catch(function () { lsPut("pq:" + item.id, item); })
+    .then(function () { delete mem[item.id]; return true; },
+          function () { mem[item.id] = item; return false; });
+}
+function del(id) {
+  delete mem[id];
+  try { ls().removeItem("pq:" + id); } catch (e) { /* nothing stored there */ }
+  return tx("q", "readwrite", function (s) { return s["delete"](id); }).catch(function () {});
+}
+function all() {
+  var found = {}, s = ls(), i, k;
+  if (s) for (i = 0; i < s.length; i++) {
+    k = s.key(i);
+    if (k && k.indexOf("pq:") === 0) { k = lsGet(k); if (k) found[k.id] = k; }
+  }
+  return tx("q", "readonly", function (s) { return s.getAll(); }).catch(function () { return []; })
+    .then(function (rows) {
+      rows.forEach(function (r) { found[r.id] = r; });
+      for (k in mem) found[k] = mem[k];
+      return Object.keys(found).map(function (k) { return found[k]; })
+        .sort(function (a, b) { return a.t - b.t; });
+    });
+}
+function kget(key) {
+  return tx("kv", "readonly", function (s) { return s.get(key); }).catch(function () {})
+    .then(function (v) { return v == null ? lsGet("pk:" + key) : v; });
+}
+function kset(key, value) {
+  try { lsPut("pk:" + key, value); } catch (e) { /* IndexedDB below may still take it */ }
+  return tx("kv", "readwrite", function (s) { return s.put(value, key); }).catch(function () {});
+}
+
+// --- this phone's device id, in storage and in the cookie the no-JS form sends ---
+var devReady = kget("dev").then(function (v) {
+  var m = document.cookie.match(/(?:^|; )pingyi_device=([^;]+)/);
+  dev = v || (m && m[1]) || uuid();
+  document.cookie = "pingyi_device=" + dev + "; path=/; max-age=34560000; samesite=lax";
+  return kset("dev", dev);
+});
+function ratedKey(unit) { return "r:" + D.campaign.id + ":" + unit; }
+
+// --- reading and checking the form ---
+function picked(name) {
+  var e = f.querySelector('input[name="' + name + '"]:checked');
+  return e ? e.value : "";
+}
+function needsReason() {
+  var label = "";
+  D.items.forEach(function (it) {
+    var v = picked("a." + it.key);
+    it.levels.forEach(function (l) { if (l.key === v && l.needs_reason) label = label || l.label; });
+  });
+  return label;
+}
+function mark(id, bad) { var e = $("q-" + id); if (e) e.classList.toggle("x", !!bad); return !!bad; }
+function collect() {
+  var answers = {}, missing = [], unit = f.elements.unit.value;
+  var comment = f.elements.comment.value.trim(), identity = picked("identity"), low = needsReason();
+  D.items.forEach(function (it) {
+    var v = picked("a." + it.key);
+    if (v) answers[it.key] = v;
+    if (mark(it.key, it.required && !v)) missing.push(it.label);
+  });
+  if (mark("unit", !unit)) return "请选择评议对象。";
+  if (C.poster && rated[unit]) return "您已评议过该单位，每部手机对每个单位只评议一次。";
+  if (missing.length) return "请评价：" + missing.join("、") + "。";
+  if (mark("comment", low && !comment)) return "选择“" + low + "”时请在" + D.comment_label + "中写明原因。";
+  if (mark("identity", D.identity_required && !identity)) return "请选择评议人员身份。";
+  return { id: uuid(), token: T, unit: unit, created_at: new Date().toISOString(),
+           answers: answers, comment: comment, identity: identity || null, meta: {}, t: Date.now() };
+}
+function wire(item) {  // the sync item, without the queue's own fields
+  return { id: item.id, token: item.token, unit: item.unit, created_at: item.created_at,
+           answers: item.answers, comment: item.comment, identity: item.identity, meta: item.meta };
+}
+
+f.addEventListener("change", function () {
+  var w = $("why");
+  if (w) w.className = needsReason() ? "err" : "";
+});
+
+f.addEventListener("submit", function (e) {
+  e.preventDefault();
+  var item = collect(), durable;
+  if (typeof item === "string") {
+    say(item, "err");
+    var bad = f.querySelector(".x");
+    if (bad && bad.scrollIntoView) bad.scrollIntoView({ block: "center" });
+    return;
+  }
+  btn.disabled = true;
+  devReady.then(function () { return put(item); }).then(function (ok) {
+    durable = ok;
+    return kget("n:" + T);
+  }).then(function (n) {
+    return Promise.all([kset("n:" + T, (n || 0) + 1), kset(ratedKey(item.unit), 1)]);
+  }).then(function () {
+    btn.disabled = false;
+    rated[item.unit] = 1;
+    if (C.poster) { f.hidden = true; $("thx").hidden = false; }
+    else { f.reset(); window.scrollTo(0, 0); }
+    say(durable ? "已保存在本机，正在上传…" : "本机无法保存，正在直接上传，请勿关闭本页…", durable ? "ok" : "err");
+    sent = false;
+    render();
+    upload();
+  }).catch(function (err) {
+    btn.disabled = false;
+    say("保存出错：" + err + "。请重试。", "err");
+  });
+});
+
+// --- uploading the queue ---
+function settle(batch, results) {  // apply the server's per-item answers, in request order
+  return Promise.all(batch.map(function (item, i) {
+    var r = results[i] || {};
+    if (r.id !== item.id && r.status !== "rejected") return null;  // not an answer about this item
+    if (r.status === "stored" || r.status === "duplicate") return del(item.id);
+    if (r.status === "rejected" || r.status === "conflict") {
+      item.bad = r.status; item.why = r.error || r.status;
+      return put(item);
+    }
+    return null;
+  }));
+}
+
+function upload(retry) {  // retry: ids of rejected items to try once more (the upload button)
+  if (busy) return;
+  clearTimeout(timer);
+  timer = 0;
+  busy = true;
+  all().then(function (items) {
+    var batch = items.filter(function (i) {
+      return !i.bad || (retry && i.bad === "rejected" && !retry[i.id]);
+    }).slice(0, size);
+    batch.forEach(function (i) { if (retry) retry[i.id] = 1; });
+    if (!batch.length) { busy = false; size = BATCH; return render(); }
+    say("正在上传 " + batch.length + " 份…");
+    var ctl = window.AbortController && new AbortController();
+    var limit = ctl && setTimeout(function () { ctl.abort(); }, 60000);
+    return devReady.then(function () {
+      return fetch(C.sync, {
+        method: "POST", credentials: "same-origin", signal: ctl ? ctl.signal : undefined,
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ device_id: dev, responses: batch.map(wire) })
+      });
+    }).then(function (res) {
+      clearTimeout(limit);
+      if (res.status >= 500 || res.status === 408 || res.status === 429) {
+        throw new Error("服务器暂时无法接收（" + res.status + "）");
+      }
+      return res.json().catch(function () { return {}; }).then(function (body) {
+        if (res.ok && body.results) {
+          size = BATCH; sent = true;
+          return settle(batch, body.results).then(function () { return kset("last", Date.now()); });
+        }
+        // Not our API's answer (a captive portal, a proxy's page): try again later.
+        if (res.ok || !body.error) throw new Error("服务器应答异常（" + res.status + "）");
+        // The server refused the batch whole: halve it until the one item it refuses stands alone.
+        if (batch.length > 1) { size = Math.ceil(batch.length / 2); return null; }
+        batch[0].bad = "rejected"; batch[0].why = body.error || "服务器拒收（" + res.status + "）";
+        size = BATCH;
+        return put(batch[0]);
+      });
+    }).then(function () {
+      fails = 0; busy = false;
+      upload(retry);
+    }, function (err) {
+      fails += 1; busy = false;
+      var wait = Math.min(60000, 1000 * Math.pow(2, fails)) * (0.5 + Math.random() / 2);
+      timer = setTimeout(upload, wait);  // capped exponential backoff with jitter
+      var why = navigator.onLine === false ? "当前无网络" : (err && err.message && /[\u4e00-\u9fff]/.test(err.message) ? err.message : "网络不通");
+      var kept = Object.keys(mem).length ? "本机无法保存，请勿关闭本页" : "已保存在本机";
+      say("上传失败：" + why + "。" + kept + "，" + Math.ceil(wait / 1000) + " 秒后自动重试。", "err");
+      render();
+    });
+  });
+}
+
+function render() {
+  return all().then(function (items) {
+    var waiting = items.filter(function (i) { return !i.bad; }), bad = items.filter(function (i) { return i.bad; });
+    var list = $("bad");
+    list.textContent = "";
+    bad.forEach(function (i) {
+      var li = document.createElement("li"), u = D.units.filter(function (x) { return x.code === i.unit; })[0];
+      li.textContent = when(i.t) + " " + (u ? u.name : i.unit || "") + "：" + (i.bad === "conflict" ? "编号冲突，" : "") + i.why;
+      list.appendChild(li);
+    });
+    $("pb").hidden = !bad.length;
+    html.setAttribute("data-pending", waiting.length);
+    if (!busy && sent && !waiting.length) say(bad.length ? "上传完成，有 " + bad.length + " 份未被接收，原因见下方。" : "已上传，感谢您的评议。", bad.length ? "err" : "ok");
+    if (!C.visit) return null;
+    return Promise.all([kget("n:" + T), kget("last")]).then(function (v) {
+      $("n").textContent = v[0] || 0;
+      $("m").textContent = waiting.length;
+      $("lt").textContent = v[1] ? when(v[1]) : "尚未上传";
+    });
+  });
+}
+
+// --- visit mode: counters, manual upload, export of the unsent queue ---
+if (C.visit) {
+  $("vp").hidden = $("cnt").hidden = false;
+  $("up").onclick = function () { fails = 0; upload({}); };
+  $("ex").onclick = function () {
+    all().then(function (items) {
+      if (!items.length) return say("本机没有未上传的评议。");
+      var now = new Date(), name = "pingyi-" + now.toISOString().slice(0, 10) + "-" + items.length + "份.json";
+      var text = JSON.stringify({ format: "pingyi-queue", version: 1, device_id: dev,
+        exported_at: now.toISOString(), responses: items.map(wire) });
+      var a = document.createElement("a");
+      a.href = URL.createObjectURL(new Blob([text], { type: "application/json" }));
+      a.download = name;
+      document.body.appendChild(a); a.click(); a.parentNode.removeChild(a);
+      say("已导出 " + items.length + " 份到文件 " + name + "，请交管理员导入。本机数据在上传成功前保留。", "ok");
+    });
+  };
+  var ua = navigator.userAgent;
+  if (/MicroMessenger/i.test(ua) && /iPhone|iPad|iPod/.test(ua)) $("ios").hidden = false;
+}
+
+// --- poster mode: one rating per phone per unit ---
+C.rated.forEach(function (code) { rated[code] = 1; });
+Promise.all(D.units.map(function (u) { return kget(ratedKey(u.code)); })).then(function (marks) {
+  var left = 0;
+  D.units.forEach(function (u, i) {
+    if (marks[i]) rated[u.code] = 1;
+    if (!rated[u.code]) left += 1;
+  });
+  if (!C.poster) return;
+  if (!left && !f.hidden) { f.hidden = true; $("done").hidden = false; }
+  Array.prototype.forEach.call(f.querySelectorAll("option"), function (o) { if (rated[o.value]) o.disabled = true; });
+});
+
+if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(function () {});
+window.addEventListener("online", function () { fails = 0; upload(); });
+document.addEventListener("visibilitychange", function () { if (!document.hidden) upload(); });
+setInterval(function () { if (!timer) upload(); }, 60000);  // a backoff timer, if set, rules
+render();
+upload();
+html.setAttribute("data-ready", "1");
+
+// A Service Worker, where there is one, keeps the visit page for reopening with no network.
+if (C.visit && "serviceWorker" in navigator && window.caches) {
+  window.addEventListener("load", function () {
+    navigator.serviceWorker.register("sw.js", { scope: "./" })
+      .then(function () { return navigator.serviceWorker.ready; })
+      .then(function () { return caches.open(CACHE); })
+      .then(function (c) { return c.add(location.pathname); })
+      .then(function () { html.setAttribute("data-offline", "1"); })
+      .catch(function () {});
+  });
+}
+})();

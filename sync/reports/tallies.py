@@ -1,0 +1,297 @@
+"""Tallies computed in SQL, and rankings within categories.
+
+The database does the counting: one GROUP BY (unit, item, level) over the campaign's answers and
+one GROUP BY unit over its responses. Python then only combines those few grouped rows (units ×
+items × levels) into 满意率, 100-point scores, weighted overall scores and ranks. Scores are kept
+as exact fractions so that ties are real ties, not float accidents.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from ..models import Answer, Campaign, QuestionnaireItem, Response, ScaleLevel, Unit
+from .filters import TallyFilter
+
+
+@dataclass
+class UnitItemTally:
+    """Counts per level for one unit and item."""
+
+    unit_id: int
+    unit_code: str
+    unit_name: str
+    item_key: str
+    item_label: str
+    counts: dict[str, int] = field(default_factory=dict)  # level label -> count
+    total: int = 0
+    satisfied: int = 0
+    score_sum: int = 0
+    weight: int = 1
+
+    @property
+    def satisfaction_rate(self) -> float | None:
+        """满意率 = (满意 + 基本满意) ÷ all answers."""
+        return self.satisfied / self.total if self.total else None
+
+    @property
+    def exact_score(self) -> Fraction | None:
+        return Fraction(self.score_sum, self.total) if self.total else None
+
+    @property
+    def score(self) -> float | None:
+        """The mean of level scores, out of 100."""
+        return self.score_sum / self.total if self.total else None
+
+
+@dataclass
+class PreviousResult:
+    """How the unit with the same code fared in the earlier campaign."""
+
+    campaign_id: int
+    score: float | None
+    rank: int | None
+    bottom: bool
+
+
+@dataclass
+class UnitResult:
+    """One unit's line in the rankings: overall score, rank in its category, flags."""
+
+    unit_id: int
+    code: str
+    name: str
+    category_id: int
+    category_name: str
+    respondents: int = 0
+    items: list[UnitItemTally] = field(default_factory=list)
+    rank: int | None = None
+    #: among the bottom N of its category (ties at the boundary share the flag)
+    bottom: bool = False
+    previous: PreviousResult | None = None
+
+    @property
+    def answers(self) -> int:
+        return sum(t.total for t in self.items)
+
+    @property
+    def satisfaction_rate(self) -> float | None:
+        """满意率 over all the unit's answers, every item counted alike."""
+        total = self.answers
+        return sum(t.satisfied for t in self.items) / total if total else None
+
+    @cached_property
+    def exact_score(self) -> Fraction | None:
+        """Mean of item scores weighted by item weight, over the items that were rated.
+
+        Cached: read only once the unit's tallies are complete (campaign_tally sees to that).
+        """
+        rated = [t for t in self.items if t.total and t.weight > 0]
+        weights = sum(t.weight for t in rated)
+        if not weights:
+            return None
+        return sum((t.weight * t.exact_score for t in rated if t.exact_score is not None),
+                   Fraction(0)) / weights
+
+    @property
+    def score(self) -> float | None:
+        exact = self.exact_score
+        return None if exact is None else float(exact)
+
+    @property
+    def bottom_twice(self) -> bool:
+        """At the bottom this round and the round before (seed 001: 连续二年排名后两位 → 通报)."""
+        return self.bottom and self.previous is not None and self.previous.bottom
+
+
+@dataclass
+class CategoryResult:
+    id: int
+    name: str
+    units: list[UnitResult] = field(default_factory=list)
+
+
+@dataclass
+class ItemInfo:
+    key: str
+    label: str
+    weight: int
+
+
+@dataclass
+class CampaignTally:
+    """Everything the results pages, exports and API show about a campaign's ratings."""
+
+    campaign_id: int
+    title: str
+    bottom_n: int
+    filter: TallyFilter
+    items: list[ItemInfo]
+    #: level labels in scale order, the columns of count tables
+    levels: list[str]
+    categories: list[CategoryResult]
+    previous_campaign_id: int | None = None
+    previous_title: str | None = None
+
+    def units(self) -> Iterator[UnitResult]:
+        for category in self.categories:
+            yield from category.units
+
+    def unit(self, unit_id: int) -> UnitResult | None:
+        return next((u for u in self.units() if u.unit_id == unit_id), None)
+
+    @property
+    def respondents(self) -> int:
+        return sum(u.respondents for u in self.units())
+
+    def restricted(self, unit_ids: Collection[int] | None) -> CampaignTally:
+        """Only the given units (a secretary's); ranks stay those computed over all units."""
+        if unit_ids is None:
+            return self
+        categories = [replace(c, units=[u for u in c.units if u.unit_id in unit_ids])
+                      for c in self.categories]
+        return replace(self, categories=[c for c in categories if c.units])
+
+    def level_distribution(self) -> list[tuple[str, list[tuple[str, int]]]]:
+        """Per item: (level label, count) summed over the units shown."""
+        out = []
+        for index, item in enumerate(self.items):
+            counts = dict.fromkeys(self.levels, 0)
+            for unit in self.units():
+                for label, n in unit.items[index].counts.items():
+                    counts[label] = counts.get(label, 0) + n
+            out.append((item.label, [(label, n) for label, n in counts.items()]))
+        return out
+
+
+def rank_category(units: list[UnitResult], bottom_n: int) -> None:
+    """Rank units by score, best first; equal scores share a rank; flag the bottom N.
+
+    A unit is in the bottom N when fewer than N rated units of its category score below it, so
+    units tied at the boundary are all flagged. Units without ratings are neither ranked nor
+    flagged, and a category with no more than N rated units flags nobody: being last of two says
+    nothing about the office.
+    """
+    rated = [(u.exact_score, u) for u in units if u.exact_score is not None]
+    scores = sorted(score for score, _ in rated)
+    for score, unit in rated:
+        worse = bisect_left(scores, score)
+        better = len(scores) - bisect_right(scores, score)
+        unit.rank = better + 1
+        unit.bottom = len(rated) > bottom_n and worse < bottom_n
+    units.sort(key=lambda u: (u.rank is None, u.rank or 0, u.code))
+
+
+def _grouped_answers(session: Session, campaign_id: int,
+                     where: Sequence[ColumnElement[bool]]) -> Sequence[Any]:
+    """Counts and score sums per (unit, item, level): the one pass over the answers."""
+    return session.execute(
+        select(Response.unit_id, Answer.item_id, Answer.level_id,
+               func.count().label("n"), func.sum(Answer.score).label("score_sum"))
+        .join(Answer, Answer.response_id == Response.id)
+        .where(Response.campaign_id == campaign_id, *where)
+        .group_by(Response.unit_id, Answer.item_id, Answer.level_id)
+    ).all()
+
+
+def _respondents(session: Session, campaign_id: int,
+                 where: Sequence[ColumnElement[bool]]) -> dict[int, int]:
+    """Responses per unit (a rater answers several items, so answers cannot tell)."""
+    return {unit_id: n for unit_id, n in session.execute(
+        select(Response.unit_id, func.count())
+        .where(Response.campaign_id == campaign_id, *where)
+        .group_by(Response.unit_id)).all()}
+
+
+def campaign_tally(session: Session, campaign: Campaign,
+                   tally_filter: TallyFilter | None = None,
+                   compare: bool = True) -> CampaignTally:
+    """Tally, score and rank every unit of the campaign; compare with the previous campaign.
+
+    The comparison always uses the earlier campaign's unfiltered results, matched by unit code.
+    """
+    tally_filter = tally_filter or TallyFilter()
+    where = tally_filter.conditions()
+    grouped = _grouped_answers(session, campaign.id, where)
+    respondents = _respondents(session, campaign.id, where)
+
+    items = list(campaign.questionnaire.items)
+    item_by_id = {item.id: item for item in items}
+    extra_items = {row.item_id for row in grouped} - item_by_id.keys()
+    if extra_items:  # answers to an earlier questionnaire version
+        for old in session.scalars(select(QuestionnaireItem)
+                                   .where(QuestionnaireItem.id.in_(extra_items))):
+            item_by_id[old.id] = old
+            items.append(old)
+    levels = {lv.id: lv for item in items for lv in item.scale.levels}
+    extra_levels = {row.level_id for row in grouped} - levels.keys()
+    if extra_levels:
+        levels.update({lv.id: lv for lv in session.scalars(
+            select(ScaleLevel).where(ScaleLevel.id.in_(extra_levels)))})
+    level_labels = list(dict.fromkeys(
+        lv.label for lv in sorted(levels.values(), key=lambda lv: (lv.position, lv.id))))
+
+    units = session.scalars(select(Unit).where(Unit.campaign_id == campaign.id)
+                            .order_by(Unit.code)).all()
+    categories = [CategoryResult(c.id, c.name) for c in campaign.categories]
+    by_category = {c.id: c for c in categories}
+    cells: dict[tuple[int, int], UnitItemTally] = {}
+    for unit in units:
+        category = by_category[unit.category_id]
+        result = UnitResult(unit.id, unit.code, unit.name, category.id, category.name,
+                            respondents=respondents.get(unit.id, 0))
+        for item in items:
+            cell = UnitItemTally(unit.id, unit.code, unit.name, item.key, item.label,
+                                 counts={lv.label: 0 for lv in item.scale.levels},
+                                 weight=item.weight)
+            cells[(unit.id, item.id)] = cell
+            result.items.append(cell)
+        category.units.append(result)
+    for row in grouped:
+        cell = cells[(row.unit_id, row.item_id)]
+        level = levels[row.level_id]
+        cell.counts[level.label] = cell.counts.get(level.label, 0) + row.n
+        cell.total += row.n
+        cell.score_sum += int(row.score_sum or 0)
+        if level.counts_satisfied:
+            cell.satisfied += row.n
+
+    for category in categories:
+        rank_category(category.units, campaign.bottom_n)
+
+    tally = CampaignTally(
+        campaign.id, campaign.title, campaign.bottom_n, tally_filter,
+        [ItemInfo(i.key, i.label, i.weight) for i in items], level_labels, categories)
+    if compare and campaign.previous_campaign_id:
+        _attach_previous(session, tally, campaign.previous_campaign_id)
+    return tally
+
+
+def _attach_previous(session: Session, tally: CampaignTally, previous_id: int) -> None:
+    previous_campaign = session.get(Campaign, previous_id)
+    if previous_campaign is None:
+        return
+    earlier = campaign_tally(session, previous_campaign, compare=False)
+    by_code = {u.code: u for u in earlier.units()}
+    tally.previous_campaign_id = previous_campaign.id
+    tally.previous_title = previous_campaign.title
+    for unit in tally.units():
+        match = by_code.get(unit.code)
+        if match is not None:
+            unit.previous = PreviousResult(previous_campaign.id, match.score, match.rank,
+                                           match.bottom)
+
+
+def unit_item_tallies(session: Session, campaign: Campaign,
+                      tally_filter: TallyFilter | None = None) -> list[UnitItemTally]:
+    """One tally per unit and item of the campaign, zero-filled for units without ratings."""
+    tally = campaign_tally(session, campaign, tally_filter, compare=False)
+    return [cell for unit in sorted(tally.units(), key=lambda u: u.code) for cell in unit.items]

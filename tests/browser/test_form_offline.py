@@ -1,0 +1,136 @@
+"""The phone form in Chromium: online, offline with and without a Service Worker, bad uploads."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from sync.models import Answer, Channel, Conflict, Response
+
+from .conftest import DROP_AFTER, FAIL_AFTER, FAIL_BEFORE, PORTAL
+from .formpage import fill, rate_visit, record_status, said, submit, wait_pending, wait_ready
+
+pytestmark = pytest.mark.browser
+
+
+def stored(session) -> list[Response]:  # type: ignore[no-untyped-def]
+    session.rollback()  # see what the server threads committed
+    return list(session.scalars(select(Response).order_by(Response.id)))
+
+
+def test_online_submit_is_stored_once(live_server, new_context, make_campaign, make_link,
+                                      session):
+    campaign = make_campaign()
+    _, token = make_link(campaign, ["ZF01"])
+    context = new_context()
+    record_status(context)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/s/{token}")
+    wait_ready(page)
+    assert page.locator("h1").inner_text() == "测试评议活动"
+    assert "市场监管局" in page.locator(".hd").inner_text()
+
+    fill(page, level="basic", comment="窗口排队时间长")
+    submit(page)
+    page.wait_for_selector("#thx", state="visible")
+    page.wait_for_function("document.getElementById('st').textContent.includes('已上传')")
+
+    # saved on this phone first, then uploading, then uploaded
+    messages = said(page)
+    steps = ["已保存在本机，正在上传…", "正在上传 1 份…", "已上传，感谢您的评议。"]
+    assert [messages.index(m) for m in steps] == sorted(messages.index(m) for m in steps)
+    assert messages[0] == steps[0]
+    rows = stored(session)
+    assert len(rows) == 1
+    assert rows[0].channel == Channel.ONLINE and rows[0].comment == "窗口排队时间长"
+    assert rows[0].device_id  # the phone's device id travelled with the batch
+    assert session.scalar(select(func.count()).select_from(Answer)
+                          .where(Answer.response_id == rows[0].id)) == 5
+    assert live_server.faults.paths("POST") == ["/api/v1/sync"]
+
+
+def test_visit_offline_reopens_from_service_worker(live_server, new_context, make_campaign,
+                                                   make_link, session):
+    campaign = make_campaign()
+    _, token = make_link(campaign, ["ZF01", "ZF02"], channel=Channel.VISIT, visit_place="红星村")
+    url = f"{live_server.url}/s/{token}"
+    context = new_context()
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_selector("html[data-offline]", state="attached")  # worker active, page cached
+
+    context.set_offline(True)
+    gets_before = len(live_server.faults.paths("GET"))
+    for n in range(20):
+        rate_visit(page, n, unit="ZF01" if n % 2 else "ZF02")
+    assert page.locator("#m").inner_text() == "20"
+
+    reply = page.reload()
+    assert reply is not None and reply.ok and reply.from_service_worker
+    wait_ready(page)
+    assert page.locator("#n").inner_text() == "20" and page.locator("#m").inner_text() == "20"
+    for n in range(20, 25):
+        rate_visit(page, n, unit="ZF01")
+    # Neither the page nor an upload reached the server. (The browser process's own fetches of
+    # the worker script and the manifest run outside Playwright's offline emulation.)
+    assert f"/s/{token}" not in live_server.faults.paths("GET")[gets_before:]
+    assert live_server.faults.paths("POST") == []
+    assert stored(session) == []
+
+    context.set_offline(False)
+    wait_pending(page, 0)
+    assert page.locator("#m").inner_text() == "0"
+    assert page.locator("#lt").inner_text() != "尚未上传"
+    rows = stored(session)
+    assert len(rows) == 25 and len({r.uuid for r in rows}) == 25
+    assert {r.channel for r in rows} == {Channel.VISIT}
+    assert sum(1 for r in rows if r.unit.code == "ZF01") == 15
+
+
+def test_offline_queue_without_service_worker(live_server, new_context, make_campaign, make_link,
+                                              session):
+    campaign = make_campaign()
+    _, token = make_link(campaign, ["ZF01"], channel=Channel.VISIT, visit_place="青山村")
+    context = new_context(service_workers="block")
+    page = context.new_page()
+    page.goto(f"{live_server.url}/s/{token}")
+    wait_ready(page)
+    assert page.evaluate("navigator.serviceWorker && navigator.serviceWorker.controller") is None
+
+    context.set_offline(True)
+    for n in range(3):
+        rate_visit(page, n)
+    wait_pending(page, 3)
+    page.wait_for_function("document.getElementById('st').textContent.startsWith('上传失败：当前无网络')")
+    assert stored(session) == []
+
+    context.set_offline(False)
+    wait_pending(page, 0)
+    assert len(stored(session)) == 3
+
+
+@pytest.mark.parametrize("fault", [FAIL_BEFORE, FAIL_AFTER, DROP_AFTER, PORTAL])
+def test_failed_uploads_lose_nothing_and_double_nothing(fault, live_server, new_context,
+                                                        make_campaign, make_link, session):
+    campaign = make_campaign()
+    _, token = make_link(campaign, ["ZF01", "ZF02"], channel=Channel.VISIT, visit_place="红星村")
+    context = new_context()
+    page = context.new_page()
+    page.goto(f"{live_server.url}/s/{token}")
+    wait_ready(page)
+    context.set_offline(True)
+    for n in range(4):
+        rate_visit(page, n, unit="ZF02")
+    live_server.faults.fail_next_uploads(fault, times=2)
+
+    context.set_offline(False)  # the `online` event starts the upload; the timer retries it
+    wait_pending(page, 0)
+    assert live_server.faults.faults_left == 0
+    rows = stored(session)
+    assert len(rows) == 4 and len({r.uuid for r in rows}) == 4
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(Conflict)) == 0
+    assert page.locator("#pb").is_hidden()  # nothing left as rejected or conflicting
+    if fault in (FAIL_AFTER, DROP_AFTER):
+        # the server really had stored the batch whose answer was lost
+        assert {r["status"] for r in live_server.faults.sync_bodies[0]["results"]} == {"stored"}
