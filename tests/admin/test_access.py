@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from sync.campaigns import create_visit
@@ -89,6 +91,12 @@ def test_secretary_home_lists_only_their_units(client, setup, login):
     assert "市场监管局" in text and "ZF01" in text
     assert "人社局" not in text and "税务局" not in text and "另一活动" not in text
     assert "账号管理" not in text and "评议活动</a>" not in text
+    # the links on their home page open (results, dashboard, follow-ups of their campaign)
+    links = re.findall(r'href="(/admin/[^"]+)"', text)
+    campaign_id = setup["first"].id
+    assert f"/admin/campaigns/{campaign_id}/results" in links
+    for link in links:
+        assert client.get(link.replace("&amp;", "&")).status_code == 200, link
 
 
 def test_admin_creates_secretary_and_assigns_units(client, make_campaign, make_user, login,
