@@ -103,8 +103,10 @@ def live_server(app) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
         thread.join(10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Module scope: a Playwright instance left running for the whole session keeps its event
+    # loop alive, and every later `with sync_playwright()` (reports, posters) then fails.
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
