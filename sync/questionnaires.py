@@ -181,3 +181,22 @@ def use_template(session: Session, campaign: Campaign, template_key: str) -> Que
         new.version, new.previous_id = old.version + 1, old.id
     session.flush()
     return new
+
+
+def questionnaire_versions(session: Session, campaign: Campaign) -> list[Questionnaire]:
+    """The campaign's questionnaire and every earlier version it was copied from, newest first."""
+    versions = [campaign.questionnaire]
+    while versions[-1].previous_id is not None:
+        previous = session.get(Questionnaire, versions[-1].previous_id)
+        if previous is None:
+            break
+        versions.append(previous)
+    return versions
+
+
+def item_keys(session: Session, campaign: Campaign) -> dict[int, str]:
+    """Map every item id of every version to its key: answers to an earlier version still find
+    their column (keys carry over between versions; a removed item keeps its own key)."""
+    ids = [q.id for q in questionnaire_versions(session, campaign)]
+    return dict(session.execute(select(QuestionnaireItem.id, QuestionnaireItem.key)
+                                .where(QuestionnaireItem.questionnaire_id.in_(ids))).all())

@@ -191,3 +191,24 @@ def test_switching_a_draft_template_drops_the_old_one(admin_client, post_form, m
     assert session.get(Questionnaire, old_id) is None
     assert campaign.questionnaire.template_key == "shuangwan"
     assert post_form(url, f"{url}/template", {"template": "nope"}).status_code == 400
+
+
+def test_item_keys_span_every_version(admin_client, post_form, client, make_campaign, make_link,
+                                      make_item, session):
+    """Reports and exports can find an old answer's column by its item key."""
+    from sync.questionnaires import item_keys, questionnaire_versions
+
+    campaign = make_campaign()
+    _, token = make_link(campaign)
+    client.post("/api/v1/sync", json={"device_id": "d", "responses": [make_item(token)]})
+    q1 = campaign.questionnaire
+    url = f"/admin/campaigns/{campaign.id}/questionnaire"
+    assert post_form(url, data=edit_form(q1, **{"item-0-label": "办事效率"})).status_code == 302
+    session.expire_all()
+    q2 = campaign.questionnaire
+    assert [q.version for q in questionnaire_versions(session, campaign)] == [2, 1]
+    keys = item_keys(session, campaign)
+    assert len(keys) == 10
+    old_answer_ids = [a.item_id for a in session.query(Answer).all()]
+    assert sorted(keys[i] for i in old_answer_ids) == sorted(ITEM_KEYS)
+    assert {keys[i.id] for i in q2.items} == set(ITEM_KEYS)
