@@ -12,7 +12,9 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import create_engine, text
 
+from browser_helpers import CHROMIUM, CHROMIUM_ARGS
 from flask_migrate import stamp
+from playwright.sync_api import sync_playwright
 
 from collector import create_app
 from collector.extensions import db as _db
@@ -149,6 +151,15 @@ def make_item():  # type: ignore[no-untyped-def]
         return item
 
     return make
+
+
+@pytest.fixture(scope="session")
+def browser():  # type: ignore[no-untyped-def]
+    """One headless Chromium for the whole run (Playwright's sync API allows one driver)."""
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture

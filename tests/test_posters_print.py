@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import sync_playwright
 from pyzbar.pyzbar import decode
 from qr_helpers import open_scanned, pdf_pages, pdf_text, sign_in
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 DPI = 100
 
 
 @pytest.mark.browser
 def test_html_poster_prints_to_a4_pages_that_scan(client, session, make_campaign, tmp_path,
-                                                  artifacts_dir):
+                                                  artifacts_dir, browser):
     long_name = "国家税务总局某某市某某区税务局第一税务分局办税服务厅"
     campaign = make_campaign(title="市直机关作风评议", supervision_phone="12345", units={
         "政府工作部门": [("ZF01", "市场监管局"), ("ZF02", "人社局")],
@@ -22,15 +19,13 @@ def test_html_poster_prints_to_a4_pages_that_scan(client, session, make_campaign
     sign_in(client, session)
     html = client.get(f"/admin/campaigns/{campaign.id}/posters/print").get_data(as_text=True)
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.set_content(html)  # self-contained: no request leaves the page
-            page.emulate_media(media="print")
-            pdf = page.pdf(prefer_css_page_size=True, print_background=True)
-        finally:
-            browser.close()
+    page = browser.new_page()
+    try:
+        page.set_content(html)  # self-contained: no request leaves the page
+        page.emulate_media(media="print")
+        pdf = page.pdf(prefer_css_page_size=True, print_background=True)
+    finally:
+        page.close()
 
     pages = pdf_pages(pdf, tmp_path, DPI)
     assert len(pages) == 3

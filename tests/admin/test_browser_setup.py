@@ -6,17 +6,11 @@ import os
 import threading
 
 import pytest
-from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
 from sync.models import Campaign, Link
 
 from .conftest import PASSWORD
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
-
 
 @pytest.fixture
 def live_url(app):  # type: ignore[no-untyped-def]
@@ -29,14 +23,14 @@ def live_url(app):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.browser
-def test_setup_flow_in_chromium(live_url, make_user, session, tmp_path, artifacts_dir):
+def test_setup_flow_in_chromium(browser, live_url, make_user, session, tmp_path, artifacts_dir):
     make_user("admin")
     sheet = tmp_path / "名单.csv"
     sheet.write_text("类别,单位代码,单位名称\n政府工作部门,ZF01,市场监管局\n中直单位,ZZ01,税务局\n",
                      encoding="utf-8-sig")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        page = browser.new_page()
+    context = browser.new_context(locale="zh-CN")
+    try:
+        page = context.new_page()
         page.goto(f"{live_url}/admin/login")
         page.fill("input[name=username]", "admin")
         page.fill("input[name=password]", PASSWORD)
@@ -65,7 +59,8 @@ def test_setup_flow_in_chromium(live_url, make_user, session, tmp_path, artifact
         assert "问卷已保存。" in page.inner_text("body")  # a new campaign is a draft: in place
         page.screenshot(path=os.path.join(artifacts_dir, "admin-questionnaire.png"),
                         full_page=True)
-        browser.close()
+    finally:
+        context.close()
 
     session.expire_all()
     campaign = session.query(Campaign).one()

@@ -8,12 +8,9 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, sync_playwright
+from playwright.sync_api import BrowserContext
 from werkzeug.serving import make_server
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SYNC_PATH = "/api/v1/sync"
 PHONE = {"width": 375, "height": 667}
 
@@ -101,16 +98,6 @@ def live_server(app) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
         server.shutdown()
         server.server_close()
         thread.join(10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    # Module scope: a Playwright instance left running for the whole session keeps its event
-    # loop alive, and every later `with sync_playwright()` (reports, posters) then fails.
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

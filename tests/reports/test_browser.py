@@ -8,18 +8,12 @@ import uuid
 from datetime import datetime, timezone
 
 import pytest
-from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
 from sync.models import Role
 
 from .conftest import Rating, unit_by_code
 from .test_pages import ATTRIBUTE, SCRIPT
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
-
 
 @pytest.fixture
 def live_server(app):  # type: ignore[no-untyped-def]
@@ -38,17 +32,16 @@ def session_cookie(app, user_id: int) -> str:  # type: ignore[no-untyped-def]
 @pytest.mark.browser
 def test_dashboard_on_a_phone_escapes_and_refreshes(app, client, session, live_server, make_user,
                                                     make_campaign, rate, make_link,
-                                                    artifacts_dir):
+                                                    artifacts_dir, browser):
     campaign = make_campaign(units={"政府工作部门": [("ZF01", f"局{SCRIPT}"),
                                                      ("ZF02", "人社局")]})
     rate(campaign, [Rating("ZF01", "SSSSS", comment=SCRIPT),
                     Rating("ZF02", "BBBBU", comment=ATTRIBUTE)])
     admin = make_user("boss", role=Role.ADMIN)
     dialogs: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 375, "height": 740},
-                                      device_scale_factor=2, is_mobile=True)
+    context = browser.new_context(viewport={"width": 375, "height": 740},
+                                  device_scale_factor=2, is_mobile=True)
+    try:
         context.add_cookies([{"name": app.config.get("SESSION_COOKIE_NAME", "session"),
                               "value": session_cookie(app, admin.id), "url": live_server}])
         page = context.new_page()
@@ -89,6 +82,7 @@ def test_dashboard_on_a_phone_escapes_and_refreshes(app, client, session, live_s
         unit = unit_by_code(session, campaign, "ZF01")
         page.goto(f"{live_server}/admin/campaigns/{campaign.id}/units/{unit.id}")
         assert page.locator("h1").inner_text().startswith(f"局{SCRIPT}")
-        browser.close()
+    finally:
+        context.close()
     assert dialogs == []
     assert all(url.startswith(live_server) for url in requests), requests
