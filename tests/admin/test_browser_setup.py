@@ -12,6 +12,7 @@ from sync.models import Campaign, Link
 
 from .conftest import PASSWORD
 
+
 @pytest.fixture
 def live_url(app):  # type: ignore[no-untyped-def]
     server = make_server("127.0.0.1", 0, app, threaded=True)
