@@ -20,11 +20,11 @@ from sqlalchemy import create_engine, insert, text
 from sqlalchemy.orm import Session
 
 from qr.links import LinkSigner
-from sync.campaigns import add_units, create_campaign
+from sync.campaigns import add_units, create_campaign, create_visit
 from sync.db import configure_engine, normalise_url
 from sync.links import issue_link, sign_link
 from sync.merge import merge_batch
-from sync.models import Answer, Base, Campaign, Response
+from sync.models import Answer, Base, Campaign, Channel, Response
 
 ITEMS = ["efficiency", "attitude", "competence", "conduct", "integrity"]
 LEVELS = ["satisfied", "basic", "unsatisfied"]
@@ -38,7 +38,9 @@ def fresh_store(url: str):  # type: ignore[no-untyped-def]
     with Session(engine) as session:
         campaign = create_campaign(session, "基准测试", 2026, "jiguan5")
         units = add_units(session, campaign, {"政府工作部门": [("ZF01", "市场监管局")]})
-        link = issue_link(session, campaign, units)
+        # A field worker's visit link: batches of hundreds come from offline queues.
+        visit = create_visit(session, campaign, "红星村", "李明")
+        link = issue_link(session, campaign, units, Channel.VISIT, visit)
         session.commit()
         token = sign_link(SIGNER, link)
     return engine, token
@@ -61,7 +63,8 @@ def run_merge(engine, items: list[dict], batch: int) -> float:  # type: ignore[n
     started = time.perf_counter()
     with Session(engine) as session:
         for i in range(0, len(items), batch):
-            results = merge_batch(session, SIGNER, {"device_id": "bench",
+            # one phone per batch, as a field worker's queue uploads
+            results = merge_batch(session, SIGNER, {"device_id": f"phone-{i // batch}",
                                                     "responses": items[i:i + batch]})
             assert all(r.status == "stored" for r in results), results[0]
     return time.perf_counter() - started
@@ -72,7 +75,7 @@ def run_raw(engine, items: list[dict], batch: int) -> float:  # type: ignore[no-
     with Session(engine) as session:
         campaign = session.query(Campaign).one()
         unit_id = campaign.units[0].id
-        link_id = session.execute(text("SELECT id FROM links")).scalar()
+        link_id, visit_id = session.execute(text("SELECT id, visit_id FROM links")).one()
         item_ids = {i.key: i.id for i in campaign.questionnaire.items}
         scale = campaign.questionnaire.items[0].scale
         level_ids = {lv.key: (lv.id, lv.score) for lv in scale.levels}
@@ -87,8 +90,10 @@ def run_raw(engine, items: list[dict], batch: int) -> float:  # type: ignore[no-
             for item in chunk:
                 responses.append({
                     "id": next_id, "uuid": item["id"], "campaign_id": campaign_id,
-                    "unit_id": unit_id, "link_id": link_id, "channel": "online",
-                    "device_id": "bench", "identity_key": item["identity"], "comment": None,
+                    "unit_id": unit_id, "link_id": link_id, "channel": "visit",
+                    "visit_id": visit_id,
+                    "device_id": f"phone-{i // batch}", "identity_key": item["identity"],
+                    "comment": None,
                     "created_at": datetime.fromisoformat(item["created_at"]),
                     "received_at": now, "content_hash": "x" * 64, "flags": [], "meta": {},
                 })

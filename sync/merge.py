@@ -16,7 +16,7 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -350,20 +350,14 @@ def _flag_repeat_devices(
     if not poster:
         return
     pairs = {(i.row["device_id"], i.row["unit_id"]) for i in poster}
-    rows = session.execute(
-        select(Response.id, Response.device_id, Response.unit_id)
-        .where(Response.device_id.in_({d for d, _ in pairs}),
-               Response.unit_id.in_({u for _, u in pairs}),
-               Response.channel == Channel.ONLINE)
-        .order_by(Response.id)
-    ).all()
-    seen: set[tuple[str | None, int]] = set()
-    flagged = []
-    fresh = set(new_ids.values())
-    for rid, device, unit in rows:
-        if (device, unit) in seen and rid in fresh:
-            flagged.append(rid)
-        seen.add((device, unit))
+    # The first rating per (device, unit) counts; one row per pair, whatever the history size.
+    first_ids = select(func.min(Response.id)).where(
+        Response.device_id.in_({d for d, _ in pairs}),
+        Response.unit_id.in_({u for _, u in pairs}),
+        Response.channel == Channel.ONLINE,
+    ).group_by(Response.device_id, Response.unit_id)
+    firsts = set(session.scalars(first_ids))
+    flagged = [new_ids[i.uuid] for i in poster if new_ids[i.uuid] not in firsts]
     if flagged:
         session.execute(update(Response).where(Response.id.in_(flagged))
                         .values(flags=[REPEAT_DEVICE]))
