@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from .models import CHANNEL_LABELS, Campaign, Response, ScaleLevel
+from .questionnaires import item_keys
 from .reports import CampaignTally, TallyFilter, local_time
 
 if TYPE_CHECKING:
@@ -79,6 +80,8 @@ def responses_table(session: Session, campaign: Campaign,
                "提交时间(北京时间)", "接收时间(北京时间)",
                *[i.label for i in items], "评议人员身份", "意见建议", "标记"]
     level_labels = dict(session.execute(select(ScaleLevel.id, ScaleLevel.label)).all())
+    # Answers to earlier questionnaire versions find their column by item key.
+    key_by_item = item_keys(session, campaign)
     stmt = (select(Response)
             .where(Response.campaign_id == campaign.id,
                    *(tally_filter or TallyFilter()).conditions())
@@ -91,11 +94,12 @@ def responses_table(session: Session, campaign: Campaign,
 
     def rows() -> Iterator[Row]:
         for r in session.scalars(stmt):
-            by_item = {a.item_id: level_labels.get(a.level_id, "") for a in r.answers}
+            by_key = {key_by_item.get(a.item_id): level_labels.get(a.level_id, "")
+                      for a in r.answers}
             yield [
                 r.uuid, campaign.title, r.unit.code, r.unit.name, CHANNEL_LABELS[r.channel],
                 r.visit.place if r.visit else "", _time(r.created_at), _time(r.received_at),
-                *[by_item.get(i.id, "") for i in items],
+                *[by_key.get(i.key, "") for i in items],
                 identities.get(r.identity_key or "", r.identity_key or ""), r.comment or "",
                 ",".join(r.flags or []),
             ]

@@ -214,6 +214,7 @@ class _Preparer:
             "received_at": datetime.now(timezone.utc),
             "content_hash": digest,
             "flags": [],
+            "is_repeat": False,
             "meta": data["meta"],
         }
         return PreparedResponse(uuid=uuid, row=row, answers=answers, content_hash=digest,
@@ -360,4 +361,4 @@ def _flag_repeat_devices(
     flagged = [new_ids[i.uuid] for i in poster if new_ids[i.uuid] not in firsts]
     if flagged:
         session.execute(update(Response).where(Response.id.in_(flagged))
-                        .values(flags=[REPEAT_DEVICE]))
+                        .values(flags=[REPEAT_DEVICE], is_repeat=True))

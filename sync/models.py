@@ -24,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -390,6 +391,8 @@ class Response(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     #: review flags, e.g. ["repeat_device"]; responses are flagged, never deleted
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: a poster rating from a device that already rated this unit: kept, but not tallied
+    is_repeat: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     answers: Mapped[list[Answer]] = relationship(cascade="all, delete-orphan")

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import io
 import os
-from contextlib import redirect_stderr
 import uuid
+from contextlib import redirect_stderr
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import create_engine, text
-
 from browser_helpers import CHROMIUM, CHROMIUM_ARGS
+from flask import g
 from flask_migrate import stamp
 from playwright.sync_api import sync_playwright
+from sqlalchemy import create_engine, text
 
 from collector import create_app
 from collector.extensions import db as _db
@@ -70,6 +70,13 @@ def app(database_url, tmp_path):  # type: ignore[no-untyped-def]
         "WTF_CSRF_ENABLED": True,
         "RATELIMIT_ENABLED": True,
     })
+    @app.before_request
+    def _fresh_g() -> None:
+        # This fixture keeps one app context pushed for the whole test and Flask reuses it for
+        # test requests, so per-request caches in `g` would leak between requests.
+        for name in ("current_user", "csrf_token"):
+            g.pop(name, None)
+
     with app.app_context():
         if database_url.startswith("sqlite") or not _stamped:
             if database_url.startswith("sqlite"):

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from collector.extensions import db
 from sync.models import Answer, Channel, Conflict, Response
+from sync.reports import campaign_tally
 
 
 def post(client, responses, device_id="device-1"):  # type: ignore[no-untyped-def]
@@ -188,6 +189,11 @@ def test_poster_repeat_from_same_device_is_stored_and_flagged(client, session, t
     assert flags[first["id"]] == []
     assert flags[second["id"]] == ["repeat_device"]
     assert count(session) == 3
+    # kept for review, but one device counts once in the unit's tally
+    campaign = session.scalar(select(Response)).unit.campaign
+    (unit,) = [u for u in campaign_tally(session, campaign).units() if u.code == "ZF01"]
+    assert unit.respondents == 2
+    assert unit.items[0].total == 2
 
 
 def test_ratings_made_before_close_upload_late(client, session, make_campaign, make_link,

@@ -219,18 +219,25 @@ def campaign_tally(session: Session, campaign: Campaign,
     The comparison always uses the earlier campaign's unfiltered results, matched by unit code.
     """
     tally_filter = tally_filter or TallyFilter()
-    where = tally_filter.conditions()
+    # A device's repeat rating of a poster unit is kept for review but never counted.
+    where = [*tally_filter.conditions(), Response.is_repeat.is_(False)]
     grouped = _grouped_answers(session, campaign.id, where)
     respondents = _respondents(session, campaign.id, where)
 
     items = list(campaign.questionnaire.items)
-    item_by_id = {item.id: item for item in items}
-    extra_items = {row.item_id for row in grouped} - item_by_id.keys()
-    if extra_items:  # answers to an earlier questionnaire version
+    key_by_id = {item.id: item.key for item in items}
+    extra_items = {row.item_id for row in grouped} - key_by_id.keys()
+    if extra_items:
+        # Answers to an earlier questionnaire version count under the item with the same key;
+        # an item the new version dropped keeps a column of its own.
+        current_keys = set(key_by_id.values())
         for old in session.scalars(select(QuestionnaireItem)
-                                   .where(QuestionnaireItem.id.in_(extra_items))):
-            item_by_id[old.id] = old
-            items.append(old)
+                                   .where(QuestionnaireItem.id.in_(extra_items))
+                                   .order_by(QuestionnaireItem.position)):
+            key_by_id[old.id] = old.key
+            if old.key not in current_keys:
+                items.append(old)
+                current_keys.add(old.key)
     levels = {lv.id: lv for item in items for lv in item.scale.levels}
     extra_levels = {row.level_id for row in grouped} - levels.keys()
     if extra_levels:
@@ -243,7 +250,7 @@ def campaign_tally(session: Session, campaign: Campaign,
                             .order_by(Unit.code)).all()
     categories = [CategoryResult(c.id, c.name) for c in campaign.categories]
     by_category = {c.id: c for c in categories}
-    cells: dict[tuple[int, int], UnitItemTally] = {}
+    cells: dict[tuple[int, str], UnitItemTally] = {}
     for unit in units:
         category = by_category[unit.category_id]
         result = UnitResult(unit.id, unit.code, unit.name, category.id, category.name,
@@ -252,11 +259,11 @@ def campaign_tally(session: Session, campaign: Campaign,
             cell = UnitItemTally(unit.id, unit.code, unit.name, item.key, item.label,
                                  counts={lv.label: 0 for lv in item.scale.levels},
                                  weight=item.weight)
-            cells[(unit.id, item.id)] = cell
+            cells[(unit.id, item.key)] = cell
             result.items.append(cell)
         category.units.append(result)
     for row in grouped:
-        cell = cells[(row.unit_id, row.item_id)]
+        cell = cells[(row.unit_id, key_by_id[row.item_id])]
         level = levels[row.level_id]
         cell.counts[level.label] = cell.counts.get(level.label, 0) + row.n
         cell.total += row.n

@@ -22,24 +22,6 @@ def csrf_from(client, url: str) -> str:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def client(app):  # type: ignore[no-untyped-def]
-    """A test client whose requests each start with a fresh `g`, as on a real server.
-
-    The shared `app` fixture keeps one app context pushed for the whole test, and Flask reuses it
-    for every test request, so `g` (the cached signed-in user, Flask-WTF's token) would otherwise
-    leak from one request into the next and hide real behaviour.
-    """
-    from flask import g
-
-    @app.before_request
-    def _fresh_g() -> None:
-        for name in ("current_user", "csrf_token"):
-            g.pop(name, None)
-
-    return app.test_client()
-
-
-@pytest.fixture
 def make_user(session):  # type: ignore[no-untyped-def]
     """Factory: a committed account; secretaries get the given units."""
 
