@@ -45,7 +45,8 @@ def build_app(store: Path):  # type: ignore[no-untyped-def]
     with app.app_context():
         db.create_all()
         today = date.today()
-        campaign = create_campaign(db.session, "2026年度基层群众评议机关作风", today.year, "jiguan5",
+        campaign = create_campaign(db.session, "2026年度基层群众评议机关作风", today.year,
+                                   "jiguan5",
                                    opens_on=today - timedelta(days=1),
                                    closes_on=today + timedelta(days=30),
                                    supervision_phone="0791-83869993")

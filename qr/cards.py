@@ -53,7 +53,7 @@ def cards_pdf(cards: Iterable[VisitCardSpec], title: str = "入户访谈评议�
     cards_iter = iter(cards)
     pages = 0
     while page := list(islice(cards_iter, CARDS_PER_PAGE)):
-        for card, (x, y) in zip(page, slots):
+        for card, (x, y) in zip(page, slots, strict=False):
             canvas.saveState()
             canvas.translate(x, y)
             draw_card(canvas, card)

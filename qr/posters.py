@@ -98,8 +98,8 @@ def draw_poster(canvas: Canvas, poster: PosterSpec) -> None:
         top -= draw_fitted(canvas, poster.category, x=margin, top=top, width=text_width,
                            size=12, color=GREY)
     top -= 4 * mm
-    top -= draw_fitted(canvas, WORDING["call_to_action"], x=margin, top=top, width=text_width, size=44,
-                       color=RED)
+    top -= draw_fitted(canvas, WORDING["call_to_action"], x=margin, top=top, width=text_width,
+                       size=44, color=RED)
     top -= draw_fitted(canvas, WORDING["scan_hint"], x=margin, top=top,
                        width=text_width, size=14, color=GREY)
 

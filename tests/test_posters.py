@@ -68,7 +68,7 @@ def test_poster_pdf_scans_to_each_units_form(client, session, campaign, tmp_path
     pages = pdf_pages(pdf, tmp_path, DPI)
     assert len(pages) == len(posters) == 3
     pages[0].save(f"{artifacts_dir}/poster-page-1.png")
-    for page, poster in zip(pages, posters):
+    for page, poster in zip(pages, posters, strict=False):
         assert decode_image(page) == [poster.url]
         form = open_scanned(client, poster.url)
         assert form.status_code == 200

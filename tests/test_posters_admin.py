@@ -68,7 +68,7 @@ def test_pdf_downloads_scan_to_the_forms(admin, campaign, tmp_path):
     assert "attachment" in reply.headers["Content-Disposition"]
     pages = pdf_pages(reply.data, tmp_path)
     assert len(pages) == 3
-    for page, name in zip(pages, ("市场监管局", "人社局", "税务局")):
+    for page, name in zip(pages, ("市场监管局", "人社局", "税务局"), strict=False):
         (url,) = decode_image(page)
         assert name in open_scanned(admin, url).get_data(as_text=True)
     assert "市直机关作风评议" in pdf_text(reply.data)

@@ -32,7 +32,7 @@ def test_html_poster_prints_to_a4_pages_that_scan(client, session, make_campaign
     assert all(abs(page.width - 827) <= 2 and abs(page.height - 1169) <= 2 for page in pages)
     pages[0].save(f"{artifacts_dir}/poster-html-page-1.png")
     pages[2].save(f"{artifacts_dir}/poster-html-long-name.png")
-    for page, name in zip(pages, ("市场监管局", "人社局", long_name)):
+    for page, name in zip(pages, ("市场监管局", "人社局", long_name), strict=False):
         (found,) = decode(page.convert("L"))
         assert found.rect.width / DPI * 25.4 >= 100  # ≥ 10 cm: scans from a metre
         form = open_scanned(client, found.data.decode())

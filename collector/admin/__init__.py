@@ -61,4 +61,4 @@ def index():  # type: ignore[no-untyped-def]
     return render_template("admin/index.html", user=user)
 
 
-from . import campaigns, followups, links, users  # noqa: E402,F401  (routes register on bp)
+from . import campaigns, followups, links, queue_import, users  # noqa: E402,F401  (routes on bp)

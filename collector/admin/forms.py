@@ -155,3 +155,7 @@ class FollowUpForm(ChineseForm):
     reply = TextAreaField("办理情况（答复）", [Optional(), Length(max=5000)])
     due_on = DateField("整改时限", [Optional()])
     owner_unit_id = SelectField("责任单位", coerce=int)
+
+
+class QueueImportForm(ChineseForm):
+    queue_file = FileField("手机导出的未上传数据（.json）", [FileRequired("请选择要导入的文件。")])

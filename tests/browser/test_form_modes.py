@@ -8,15 +8,13 @@ import re
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from sync.links import revoke_link
 from sync.merge import REPEAT_DEVICE
-from sync.models import Channel, Response
+from sync.models import Channel
 from sync.queue_file import import_queue_file
 
-from .formpage import (fill, rate_visit, record_status, said, submit, tap, wait_pending,
-                       wait_ready)
+from .formpage import fill, rate_visit, record_status, said, submit, tap, wait_pending, wait_ready
 from .test_form_offline import stored
 
 pytestmark = pytest.mark.browser

@@ -15,6 +15,7 @@ from sync.models import Role
 from .conftest import Rating, unit_by_code
 from .test_pages import ATTRIBUTE, SCRIPT
 
+
 @pytest.fixture
 def live_server(app):  # type: ignore[no-untyped-def]
     server = make_server("127.0.0.1", 0, app, threaded=True)
