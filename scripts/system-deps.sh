@@ -7,9 +7,10 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v pdftoppm >/dev/null || need+=(poppler-utils)
-fc-list 2>/dev/null | grep -qi "wenquanyi\|wqy" || need+=(fonts-wqy-zenhei)
-ldconfig -p | grep -q libzbar.so || need+=(libzbar0)
-ldconfig -p | grep -q libcairo.so.2 || need+=(libcairo2)  # cairosvg renders SVG QR codes in tests
+# (grep without -q reads all its input: with pipefail, -q's early exit fails the pipeline)
+fc-list 2>/dev/null | grep -i "wenquanyi\|wqy" >/dev/null || need+=(fonts-wqy-zenhei)
+ldconfig -p | grep libzbar.so >/dev/null || need+=(libzbar0)
+ldconfig -p | grep libcairo.so.2 >/dev/null || need+=(libcairo2)  # cairosvg renders SVG QR codes in tests
 pg_up() { (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }
 redis_up() { (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; }
 pg_up || command -v pg_ctlcluster >/dev/null || need+=(postgresql)
