@@ -24,7 +24,8 @@ def follow(code: str):  # type: ignore[no-untyped-def]
     :raise 404: unknown code (a Chinese page).
     :raise 410: the link was revoked (the same page the form shows for a revoked token).
     """
-    link = link_by_short_code(db.session, code) if len(code) <= MAX_CODE_LENGTH else None
+    plausible = len(code) <= MAX_CODE_LENGTH and code.isascii() and code.isalnum()
+    link = link_by_short_code(db.session, code) if plausible else None
     if link is None:
         return render_error(404, UNKNOWN_CODE, "short_code_unknown")
     if link.is_revoked:

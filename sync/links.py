@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +20,7 @@ from qr.links import (
     new_short_code,
 )
 
+from .clock import local_today
 from .models import Campaign, CampaignStatus, Channel, Link, Unit, Visit
 
 
@@ -113,7 +114,8 @@ def reissue_link(session: Session, link: Link) -> Link:
 
 
 def resolve_token(
-    session: Session, signer: LinkSigner, token: str, day: date | None = None
+    session: Session, signer: LinkSigner, token: str, day: date | None = None,
+    accept_revoked: bool = False,
 ) -> ResolvedLink:
     """Verify a token and load what it names, checking the campaign is open on `day` (today).
 
@@ -124,7 +126,7 @@ def resolve_token(
     def is_revoked(link_id: int) -> bool:
         links[link_id] = session.get(Link, link_id)
         found = links[link_id]
-        return found is None or found.is_revoked
+        return found is None or (found.is_revoked and not accept_revoked)
 
     claims = signer.verify_any(token, is_revoked)
     link = links[claims.link_id]
@@ -132,12 +134,31 @@ def resolve_token(
     campaign = session.get(Campaign, claims.campaign_id)
     if campaign is None or link.campaign_id != campaign.id:
         raise CampaignUnknown("未找到该评议活动，请确认二维码来自正式张贴的海报。")
-    check_campaign_open(campaign, day or date.today())
+    check_campaign_open(campaign, day or local_today())
     units = [u for u in link.units if u.code in claims.unit_codes]
     if not units:
         raise LinkRevoked("该链接对应的评议对象已调整，请扫描最新的二维码。")
     return ResolvedLink(claims=claims, link=link, campaign=campaign, units=units,
                         visit=link.visit)
+
+
+#: how long after a link is revoked the ratings made before it may still arrive
+REVOKED_GRACE = timedelta(days=30)
+
+
+def check_rated_before_revocation(link: Link, rated_at: datetime,
+                                  now: datetime | None = None) -> None:
+    """Let ratings made before a link was revoked (or reissued) reach the store for a while.
+
+    A field worker may be offline with a day's ratings when the office reprints a card.
+
+    :raise LinkRevoked: the rating was made after the revocation, or arrives too late.
+    """
+    if link.revoked_at is None:
+        return
+    now = now or datetime.now(timezone.utc)
+    if rated_at >= link.revoked_at or now - link.revoked_at > REVOKED_GRACE:
+        raise LinkRevoked("该评议链接已停用，请扫描最新张贴的二维码。")
 
 
 def check_campaign_open(campaign: Campaign, day: date) -> None:

@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 
 from qr.links import LinkError, LinkSigner
 
+from .clock import local_day, local_today
 from .db import write_transaction
-from .links import ResolvedLink, resolve_token
+from .links import ResolvedLink, check_rated_before_revocation, resolve_token
 from .models import Answer, Channel, Conflict, Response
 from .schemas import BatchEnvelopeSchema, ResponseItemSchema, describe_errors
 
@@ -170,7 +171,9 @@ class _Preparer:
         key = (token, day)
         if key not in self._resolved:
             try:
-                self._resolved[key] = resolve_token(self.session, self.signer, token, day)
+                # Revocation is judged per item: ratings made before it still count.
+                self._resolved[key] = resolve_token(self.session, self.signer, token, day,
+                                                    accept_revoked=True)
             except LinkError as exc:
                 self._resolved[key] = exc
         found = self._resolved[key]
@@ -184,8 +187,12 @@ class _Preparer:
         except ValidationError as exc:
             raise ItemRejected(describe_errors(exc.messages)) from exc
         # A rating made before the close date may be uploaded later (field staff back in town).
-        rated_on = min(data["created_at"].astimezone(timezone.utc).date(), self.today)
+        rated_on = min(local_day(data["created_at"]), self.today)
         link = self.resolve(data["token"], rated_on)
+        try:
+            check_rated_before_revocation(link.link, data["created_at"])
+        except LinkError as exc:
+            raise ItemRejected(exc.message, exc.reason) from exc
         unit = link.unit_by_code(data["unit"])
         if unit is None:
             if data["unit"] is None:
@@ -257,7 +264,7 @@ def merge_batch(
     :raise BatchError: the body as a whole is unusable.
     """
     device_id, raw_items = parse_envelope(body)
-    preparer = _Preparer(session, signer, device_id, today or date.today())
+    preparer = _Preparer(session, signer, device_id, today or local_today())
     results: list[ItemResult] = []
     prepared: list[PreparedResponse | None] = []
     for raw in raw_items:

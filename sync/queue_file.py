@@ -56,7 +56,7 @@ def load_queue_file(data: bytes | str | dict[str, Any]) -> dict[str, Any]:
     if isinstance(data, (bytes, str)):
         try:
             data = json.loads(data)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise QueueFileError("文件不是有效的 JSON，请上传手机导出的 .json 文件。") from exc
     if not isinstance(data, dict) or data.get("format") != QUEUE_FORMAT:
         raise QueueFileError("这不是评议表单导出的待上传数据文件。")

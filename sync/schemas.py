@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
@@ -69,9 +69,18 @@ class ResponseItemSchema(_ChineseSchema):
                              error_messages={"invalid": "必须是字符串。"})
     meta = fields.Dict(load_default=dict, error_messages={"invalid": "必须是对象。"})
 
+    @validates("created_at")
+    def _created_at_plausible(self, value: datetime, **_: object) -> None:
+        if not 2000 <= value.year <= 2100:
+            raise ValidationError("时间超出范围，请检查手机的日期设置。")
+
     @validates("meta")
     def _meta_small(self, value: dict, **_: object) -> None:
-        if value and len(json.dumps(value, ensure_ascii=False)) > MAX_META_BYTES:
+        try:
+            size = len(json.dumps(value, ensure_ascii=False, allow_nan=False))
+        except ValueError as exc:  # NaN or Infinity: not JSON, and PostgreSQL refuses them
+            raise ValidationError("附加信息含有无效的数值（NaN/Infinity）。") from exc
+        if size > MAX_META_BYTES:
             raise ValidationError(f"附加信息不能超过 {MAX_META_BYTES} 字节。")
 
 

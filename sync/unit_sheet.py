@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
+import re
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -20,6 +20,10 @@ HEADERS = ("类别", "单位代码", "单位名称")
 MAX_ROWS = 5000
 # Column widths of the store (sync.models): longer values would fail on PostgreSQL.
 MAX_CATEGORY, MAX_CODE, MAX_NAME = 100, 20, 200
+
+
+#: what a unit code may contain: it appears in URLs and file names
+UNIT_CODE_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 @dataclass(frozen=True)
@@ -64,11 +68,13 @@ def _read_xlsx(data: bytes) -> list[list[str]]:
 
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+    except Exception as exc:  # noqa: BLE001 - a damaged upload may fail anywhere inside openpyxl
         raise SheetError(["无法读取该 Excel 文件，请确认文件未损坏且为 .xlsx 格式。"]) from exc
     try:
         sheet = workbook.worksheets[0]
         return [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    except Exception as exc:  # noqa: BLE001 - broken XML inside the zip surfaces while reading
+        raise SheetError(["无法读取该 Excel 文件，请确认文件未损坏且为 .xlsx 格式。"]) from exc
     finally:
         workbook.close()
 
@@ -83,6 +89,8 @@ def _read_csv(data: bytes) -> list[list[str]]:
             continue
     else:
         raise SheetError(["无法识别 CSV 文件的编码，请另存为 UTF-8 或 .xlsx 格式。"])
+    if "\x00" in text:  # PostgreSQL text cannot hold NUL; such a file is not a real CSV
+        raise SheetError(["CSV 文件含有空字符，请用 Excel 重新另存为 CSV 或 .xlsx 格式。"])
     try:
         return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
     except csv.Error as exc:
@@ -124,6 +132,8 @@ def parse_unit_rows(rows: list[list[str]], campaign: Campaign) -> list[UnitRow]:
                 problems.append(f"{label}不能为空")
             elif len(value) > limit:
                 problems.append(f"{label}超过 {limit} 个字")
+        if code and not UNIT_CODE_RE.fullmatch(code):
+            problems.append(f"单位代码“{code}”只能用字母、数字、下划线和短横线")
         if code and code in existing:
             problems.append(f"单位代码“{code}”在本活动中已存在")
         elif code and code in seen:

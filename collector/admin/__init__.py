@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from ..auth import (
@@ -19,9 +21,16 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 def _safe_next(target: str | None) -> str:
-    """Only follow local redirects after login."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
+    """Only follow local redirects after login: a path on this site, no scheme, no host.
+
+    Browsers drop tabs and newlines from URLs ("/\t/evil.com" becomes "//evil.com"), so any
+    control character or backslash disqualifies the target.
+    """
+    if (target and target.startswith("/") and target.isprintable() and "\\" not in target
+            and not target.startswith("//")):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
     return url_for("admin.index")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
@@ -226,8 +228,8 @@ def import_unit_sheet(campaign_id: int):  # type: ignore[no-untyped-def]
 
 def _posted_items() -> list[ItemEdit]:
     """Read the questionnaire table: rows item-N-*, in order, skipping removed and blank new."""
-    indices = sorted({int(k.split("-")[1]) for k in request.form
-                      if k.startswith("item-") and k.split("-")[1].isdigit()})
+    indices = sorted({int(m.group(1)) for k in request.form
+                      if (m := re.fullmatch(r"item-([0-9]{1,4})-\w+", k))})
     items = []
     for n in indices:
         key = request.form.get(f"item-{n}-key") or None

@@ -44,14 +44,14 @@ def followups():  # type: ignore[no-untyped-def]
     if campaign_id is None:
         campaign = campaigns[0] if campaigns else None
     else:
-        campaign = db.session.get(Campaign, campaign_id)
+        campaign = db.session.get(Campaign, campaign_id) if 0 < campaign_id < 2**31 else None
         if campaign is None or not can_access_campaign(user, campaign):
             abort(404)
     status_arg = request.args.get("status", "")
     if status_arg and status_arg not in {s.value for s in FollowUpStatus}:
         abort(400)
     status = FollowUpStatus(status_arg) if status_arg else None
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
     total, rows = (0, [])
     if campaign is not None:
         unit_ids = None if user.is_admin else [u.id for u in user.units]

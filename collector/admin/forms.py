@@ -30,10 +30,11 @@ from wtforms.validators import (
 from sync.accounts import MIN_PASSWORD_LENGTH
 from sync.models import CampaignStatus, Channel, FollowUpStatus
 from sync.templates import TEMPLATES
+from sync.unit_sheet import UNIT_CODE_RE
 
 STATUS_LABELS = {CampaignStatus.DRAFT.value: "筹备中", CampaignStatus.OPEN.value: "进行中",
                  CampaignStatus.CLOSED.value: "已结束"}
-CODE_PATTERN = Regexp(r"^[A-Za-z0-9_-]+$", message="单位代码只能用字母、数字、下划线和短横线。")
+CODE_PATTERN = Regexp(UNIT_CODE_RE, message="单位代码只能用字母、数字、下划线和短横线。")
 
 
 def choices(pairs: Iterable[tuple[object, str]], optgroup: str | None = None) -> list[SelectChoice]:

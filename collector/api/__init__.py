@@ -49,7 +49,7 @@ def sync():  # type: ignore[no-untyped-def]
     """Merge a batch of responses; one result per item, in request order."""
     try:
         body = request.get_json(force=True)
-    except BadRequest:
+    except (BadRequest, RecursionError):  # RecursionError: absurdly deep nesting
         return render_error(400, "请求体不是有效的 JSON。", "malformed_json")
     try:
         results = merge_batch(db.session, signer(), body)

@@ -6,14 +6,14 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, func
 
+from ..clock import LOCAL_TZ
 from ..models import Channel, Response
 
 #: Day boundaries and per-day counts follow the raters' clock (China has one time zone, no DST).
-REPORT_TZ = ZoneInfo("Asia/Shanghai")
+REPORT_TZ = LOCAL_TZ
 REPORT_TZ_OFFSET_HOURS = 8
 
 
@@ -82,9 +82,12 @@ def _parse_day(text: str, what: str) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise FilterError(f"{what}“{text}”格式不正确，请按 2024-05-01 的格式填写。") from None
+    if not 2000 <= day.year <= 2100:
+        raise FilterError(f"{what}“{text}”超出范围，请填写 2000 年至 2100 年之间的日期。")
+    return day
 
 
 def parse_filter(channels: Iterable[str], identities: Iterable[str], date_from: str,

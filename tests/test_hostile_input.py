@@ -1,0 +1,100 @@
+"""Hostile or absurd input to the public endpoints gets a precise 4xx, never a 500."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import func, select
+
+from sync.links import revoke_link
+from sync.models import Response
+
+
+def post(client, items):  # type: ignore[no-untyped-def]
+    return client.post("/api/v1/sync", json={"device_id": "d", "responses": items})
+
+
+@pytest.mark.parametrize("created_at", ["0001-01-01T00:00:00+01:00",
+                                        "9999-12-31T23:59:59-01:00", "1970-01-01T00:00:00Z"])
+def test_absurd_timestamps_are_rejected_item_by_item(client, make_campaign, make_link,
+                                                     make_item, created_at):
+    _, token = make_link(make_campaign())
+    good, bad = make_item(token), make_item(token, created_at=created_at)
+    results = post(client, [good, bad]).json["results"]
+    assert results[0]["status"] == "stored"
+    assert results[1]["status"] == "rejected" and "日期" in results[1]["error"]
+
+
+def test_deep_nesting_is_a_400(client):
+    reply = client.post("/api/v1/sync", data="[" * 100_000, content_type="application/json")
+    assert reply.status_code == 400 and reply.json["code"] == "malformed_json"
+
+
+def test_nan_in_meta_is_rejected(client, session, make_campaign, make_link, make_item):
+    _, token = make_link(make_campaign())
+    item = make_item(token)
+    body = ('{"responses": [{"id": "%s", "token": "%s", "created_at": "%s", "answers": %s, '
+            '"meta": {"x": NaN}}]}') % (item["id"], token, item["created_at"],
+                                       str(item["answers"]).replace("'", '"'))
+    reply = client.post("/api/v1/sync", data=body, content_type="application/json")
+    assert reply.status_code == 200
+    assert reply.json["results"][0]["status"] == "rejected"
+    assert "NaN" in reply.json["results"][0]["error"]
+    assert session.scalar(select(func.count()).select_from(Response)) == 0
+
+
+@pytest.mark.parametrize("url", ["/q/A%00B", "/s/abc%00def", "/admin/login?next=%00"])
+def test_nul_characters_never_reach_the_store(client, url):
+    reply = client.get(url)
+    assert 400 <= reply.status_code < 500
+
+
+def test_nul_in_a_posted_form_is_a_400(client):
+    reply = client.post("/admin/login", data={"username": "a\x00", "password": "x"})
+    assert reply.status_code == 400
+    assert "空字符" in reply.get_data(as_text=True)
+
+
+def test_ratings_count_by_the_local_day(client, session, make_campaign, make_link, make_item):
+    """A rating at 07:00 Beijing time on the opening day is in the campaign (UTC says the day
+    before); one at 06:00 Beijing time the day after closing is not (UTC says closing day)."""
+    today = datetime.now(timezone(timedelta(hours=8))).date()
+    campaign = make_campaign(opens_on=today - timedelta(days=3), closes_on=today - timedelta(days=1))
+    _, token = make_link(campaign)
+    beijing = timezone(timedelta(hours=8))
+    opening_morning = datetime.combine(today - timedelta(days=3), datetime.min.time(), beijing) \
+        + timedelta(hours=7)
+    after_close = datetime.combine(today, datetime.min.time(), beijing) + timedelta(hours=6)
+    results = post(client, [make_item(token, created_at=opening_morning.isoformat()),
+                            make_item(token, created_at=after_close.isoformat())]
+                   ).json["results"]
+    assert results[0]["status"] == "stored"
+    assert (results[1]["status"], results[1]["code"]) == ("rejected", "campaign_closed")
+
+
+def test_ratings_made_before_a_link_was_revoked_still_arrive(client, session, make_campaign,
+                                                             make_link, make_item):
+    """A field worker offline with a day's ratings when the office reprints the card."""
+    link, token = make_link(make_campaign(opens_on=date.today() - timedelta(days=60)))
+    before = make_item(token, created_at=(datetime.now(timezone.utc)
+                                          - timedelta(hours=3)).isoformat())
+    revoke_link(session, link)
+    session.commit()
+    after = make_item(token)
+    results = post(client, [before, after]).json["results"]
+    assert results[0]["status"] == "stored"
+    assert (results[1]["status"], results[1]["code"]) == ("rejected", "link_revoked")
+    assert client.get(f"/s/{token}").status_code == 410  # the form itself stays closed
+
+    link.revoked_at = datetime.now(timezone.utc) - timedelta(days=31)  # grace period over
+    session.commit()
+    late = make_item(token, created_at=(datetime.now(timezone.utc)
+                                        - timedelta(days=40)).isoformat())
+    assert post(client, [late]).json["results"][0]["code"] == "link_revoked"
+
+
+def test_date_fits_the_campaign_day_helper():
+    from sync.clock import local_day
+
+    assert local_day(datetime(2026, 1, 1, 17, 0, tzinfo=timezone.utc)) == date(2026, 1, 2)
