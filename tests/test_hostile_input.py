@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -34,9 +35,8 @@ def test_deep_nesting_is_a_400(client):
 def test_nan_in_meta_is_rejected(client, session, make_campaign, make_link, make_item):
     _, token = make_link(make_campaign())
     item = make_item(token)
-    body = ('{"responses": [{"id": "%s", "token": "%s", "created_at": "%s", "answers": %s, '
-            '"meta": {"x": NaN}}]}') % (item["id"], token, item["created_at"],
-                                       str(item["answers"]).replace("'", '"'))
+    item["meta"] = {"x": "NAN_HERE"}
+    body = json.dumps({"responses": [item]}).replace('"NAN_HERE"', "NaN")
     reply = client.post("/api/v1/sync", data=body, content_type="application/json")
     assert reply.status_code == 200
     assert reply.json["results"][0]["status"] == "rejected"
