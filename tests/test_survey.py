@@ -164,3 +164,13 @@ def test_multi_unit_poster_disables_only_the_rated_unit(client, make_campaign, m
     assert '<option value="ZF02">人社局</option>' in html
     assert '<form id="f" method="post">' in html  # the other unit can still be rated
     assert embedded_config(html)["rated"] == ["ZF01"]
+
+
+def test_form_page_is_never_reused_from_the_browser_cache(client, make_campaign, make_link):
+    _, token = make_link(make_campaign())
+    first = client.get(f"/s/{token}")
+    assert "no-store" in first.headers["Cache-Control"]
+    second = client.get(f"/s/{token}")
+    ids = [re.search(r'name="response_id" value="([^"]+)"', r.get_data(as_text=True)).group(1)
+           for r in (first, second)]
+    assert ids[0] != ids[1]

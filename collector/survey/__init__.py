@@ -80,7 +80,10 @@ def render_form(token: str, link: ResolvedLink, device: str, status: int = 200,
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         error=error)
     response = current_app.make_response((page, status))
-    response.headers["Cache-Control"] = "private, no-cache"
+    # no-store keeps the page out of the back/forward cache: Back after a no-JS submit fetches a
+    # fresh page with a new response_id, so the next rater is not taken for a resend.
+    # (The Service Worker's offline copy is put in its cache explicitly and is unaffected.)
+    response.headers["Cache-Control"] = "private, no-store"
     return remember_device(response, device)
 
 

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from sync.links import revoke_link
 from sync.merge import REPEAT_DEVICE
-from sync.models import Channel
+from sync.models import CampaignStatus, Channel
 from sync.queue_file import import_queue_file
 
 from .formpage import fill, rate_visit, record_status, said, submit, tap, wait_pending, wait_ready
@@ -175,13 +174,14 @@ def test_rejected_items_stay_visible_and_export_imports(app, live_server, new_co
     assert summary.counts == {"stored": 3}
     rate_visit(page, 3, unit="ZF01")
 
-    revoke_link(session, link)  # the link is withdrawn before the phone sees signal again
+    # The office closes the campaign before the phone sees signal again.
+    campaign.status = CampaignStatus.CLOSED
     session.commit()
     context.set_offline(False)
     wait_pending(page, 0)
     page.wait_for_selector("#pb", state="visible")
     problems = page.locator("#bad li").all_inner_texts()
-    assert len(problems) == 4 and all("该评议链接已停用" in p for p in problems)
+    assert len(problems) == 4 and all("评议已结束" in p for p in problems)
     assert page.locator("#m").inner_text() == "0"
     page.screenshot(path=os.path.join(artifacts_dir, "form-visit-rejected.png"), full_page=True)
 
