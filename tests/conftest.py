@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 import uuid
 from contextlib import redirect_stderr
 from datetime import date, datetime, timedelta, timezone
@@ -15,6 +16,7 @@ from flask import g
 from flask_migrate import stamp
 from playwright.sync_api import sync_playwright
 from sqlalchemy import create_engine, text
+from werkzeug.serving import make_server
 
 from collector import create_app
 from collector.extensions import db as _db
@@ -167,6 +169,17 @@ def browser():  # type: ignore[no-untyped-def]
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture
+def live_url(app):  # type: ignore[no-untyped-def]
+    """The app served on a free loopback port, for a real browser to visit."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
 
 
 @pytest.fixture

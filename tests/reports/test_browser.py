@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import os
-import threading
 import uuid
 from datetime import datetime, timezone
 
 import pytest
-from werkzeug.serving import make_server
 
 from sync.models import Role
 
@@ -16,22 +14,12 @@ from .conftest import Rating, unit_by_code
 from .test_pages import ATTRIBUTE, SCRIPT
 
 
-@pytest.fixture
-def live_server(app):  # type: ignore[no-untyped-def]
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
-
-
 def session_cookie(app, user_id: int) -> str:  # type: ignore[no-untyped-def]
     return app.session_interface.get_signing_serializer(app).dumps({"user_id": user_id})
 
 
 @pytest.mark.browser
-def test_dashboard_on_a_phone_escapes_and_refreshes(app, client, session, live_server, make_user,
+def test_dashboard_on_a_phone_escapes_and_refreshes(app, client, session, live_url, make_user,
                                                     make_campaign, rate, make_link,
                                                     artifacts_dir, browser):
     campaign = make_campaign(units={"政府工作部门": [("ZF01", f"局{SCRIPT}"),
@@ -44,13 +32,13 @@ def test_dashboard_on_a_phone_escapes_and_refreshes(app, client, session, live_s
                                   device_scale_factor=2, is_mobile=True)
     try:
         context.add_cookies([{"name": app.config.get("SESSION_COOKIE_NAME", "session"),
-                              "value": session_cookie(app, admin.id), "url": live_server}])
+                              "value": session_cookie(app, admin.id), "url": live_url}])
         page = context.new_page()
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         requests: list[str] = []
         page.on("request", lambda r: requests.append(r.url))
 
-        page.goto(f"{live_server}/admin/campaigns/{campaign.id}/dashboard")
+        page.goto(f"{live_url}/admin/campaigns/{campaign.id}/dashboard")
         assert page.locator("#total").inner_text() == "2"
         assert page.locator("[onmouseover]").count() == 0
         assert SCRIPT in page.locator("#comments").inner_text()
@@ -75,15 +63,15 @@ def test_dashboard_on_a_phone_escapes_and_refreshes(app, client, session, live_s
         assert page.locator("[onmouseover]").count() == 0
         assert "更新于" in page.locator("#updated").inner_text()
 
-        page.goto(f"{live_server}/admin/campaigns/{campaign.id}/results")
+        page.goto(f"{live_url}/admin/campaigns/{campaign.id}/results")
         assert page.locator("svg").count() >= 2
         assert page.evaluate("document.documentElement.scrollWidth") <= 375
         page.screenshot(path=os.path.join(artifacts_dir, "reports-results-phone.png"),
                         full_page=True)
         unit = unit_by_code(session, campaign, "ZF01")
-        page.goto(f"{live_server}/admin/campaigns/{campaign.id}/units/{unit.id}")
+        page.goto(f"{live_url}/admin/campaigns/{campaign.id}/units/{unit.id}")
         assert page.locator("h1").inner_text().startswith(f"局{SCRIPT}")
     finally:
         context.close()
     assert dialogs == []
-    assert all(url.startswith(live_server) for url in requests), requests
+    assert all(url.startswith(live_url) for url in requests), requests
