@@ -13,8 +13,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
 from .codes import build_qr
-from .fonts import register_cjk_font
-from .layout import cn_date, draw_fitted, draw_qr
+from .layout import a4_canvas, cn_date, draw_fitted, draw_qr
 
 GREEN = (0.03, 0.55, 0.29)
 GREY = (0.35, 0.35, 0.35)
@@ -43,10 +42,7 @@ def cards_pdf(cards: Iterable[VisitCardSpec], title: str = "入户访谈评议�
     :raise ValueError: when there is no card to print.
     """
     buffer = io.BytesIO()
-    # Starting in the CJK font keeps a non-embedded Helvetica out of the PDF altogether.
-    canvas = Canvas(buffer, pagesize=A4, initialFontName=register_cjk_font())
-    canvas.setTitle(title)
-    canvas.setCreator("评议收集器 Pingyi Collector")
+    canvas = a4_canvas(buffer, title)
     card_width, card_height = A6
     # Top left, top right, bottom left, bottom right: reading order once cut.
     slots = [(0, card_height), (card_width, card_height), (0, 0), (card_width, 0)]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, BinaryIO
 from xml.sax.saxutils import escape
 
 from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
@@ -82,3 +83,12 @@ def date_range(opens_on: date | None, closes_on: date | None) -> str | None:
     if opens_on:
         return f"{cn_date(opens_on)} 起"
     return None
+
+
+def a4_canvas(buffer: BinaryIO, title: str) -> Canvas:
+    """Start an A4 PDF in the embedded CJK font, titled for the viewer's window."""
+    # Starting in the CJK font keeps a non-embedded Helvetica out of the PDF altogether.
+    canvas = Canvas(buffer, pagesize=A4, initialFontName=register_cjk_font())
+    canvas.setTitle(title)
+    canvas.setCreator("评议收集器 Pingyi Collector")
+    return canvas

@@ -13,7 +13,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from .codes import build_qr
 from .fonts import register_cjk_font
-from .layout import date_range, draw_fitted, draw_qr, fit_text
+from .layout import a4_canvas, date_range, draw_fitted, draw_qr, fit_text
 
 #: government red for the title band and the call to action
 RED = (0.78, 0.09, 0.11)
@@ -54,10 +54,7 @@ def posters_pdf(posters: Iterable[PosterSpec], title: str = "评议二维码海�
     :raise ValueError: when there is no poster to print.
     """
     buffer = io.BytesIO()
-    # Starting in the CJK font keeps a non-embedded Helvetica out of the PDF altogether.
-    canvas = Canvas(buffer, pagesize=A4, initialFontName=register_cjk_font())
-    canvas.setTitle(title)
-    canvas.setCreator("评议收集器 Pingyi Collector")
+    canvas = a4_canvas(buffer, title)
     pages = 0
     for poster in posters:
         draw_poster(canvas, poster)
