@@ -26,6 +26,7 @@ from .clock import local_day, local_today
 from .db import write_transaction
 from .links import ResolvedLink, check_rated_before_revocation, resolve_token
 from .models import Answer, Channel, Conflict, Response
+from .push.outbox import enqueue_pushes
 from .schemas import BatchEnvelopeSchema, ResponseItemSchema, describe_errors
 
 STORED = "stored"
@@ -34,6 +35,7 @@ CONFLICT = "conflict"
 REJECTED = "rejected"
 
 REPEAT_DEVICE = "repeat_device"
+RATER_UNIT_DONE = "您已评议过该单位，每个单位只能评议一次。"
 
 _item_schema = ResponseItemSchema()
 _envelope_schema = BatchEnvelopeSchema()
@@ -223,6 +225,7 @@ class _Preparer:
             "flags": [],
             "is_repeat": False,
             "meta": data["meta"],
+            "rater_id": link.link.rater_id,
         }
         return PreparedResponse(uuid=uuid, row=row, answers=answers, content_hash=digest,
                                 raw=raw)
@@ -286,6 +289,8 @@ def merge_batch(
                 result.status = statuses[id(item)]
                 if result.status == CONFLICT:
                     result.error = "该编号的评议已保存过且内容不同，新内容已另存待核查。"
+                elif result.status == REJECTED:
+                    result.error, result.code = RATER_UNIT_DONE, "rater_unit_done"
     else:
         session.rollback()  # end the read transaction
     return results
@@ -315,7 +320,8 @@ def _store(session: Session, items: list[PreparedResponse]) -> dict[int, str]:
         conn = session.connection()
         # executemany through SQLAlchemy's "insertmanyvalues": batched multi-row INSERTs whose
         # compiled form is cached, with RETURNING naming the rows this call really inserted.
-        stmt = (insert(Response).on_conflict_do_nothing(index_elements=["uuid"])
+        # No conflict target: skips a known uuid and a pool rater's second rating of a unit.
+        stmt = (insert(Response).on_conflict_do_nothing()
                 .returning(Response.id, Response.uuid))
         new_ids = {uuid: rid for rid, uuid in conn.execute(stmt, [i.row for i in firsts])}
         answer_rows = [
@@ -325,6 +331,7 @@ def _store(session: Session, items: list[PreparedResponse]) -> dict[int, str]:
         if answer_rows:
             conn.execute(insert(Answer), answer_rows)
         _flag_repeat_devices(session, [i for i in firsts if i.uuid in new_ids], new_ids)
+        enqueue_pushes(session, list(new_ids.values()))
 
         existing = [i.uuid for i in firsts if i.uuid not in new_ids]
         stored_hash = dict(session.execute(
@@ -336,6 +343,8 @@ def _store(session: Session, items: list[PreparedResponse]) -> dict[int, str]:
         for item in firsts + repeats:
             if item.uuid in new_ids and first_by_uuid[item.uuid] is item:
                 statuses[id(item)] = STORED
+            elif item.uuid not in stored_hash:  # skipped by the (rater, unit) constraint
+                statuses[id(item)] = REJECTED
             elif stored_hash[item.uuid] == item.content_hash:
                 statuses[id(item)] = DUPLICATE
             else:

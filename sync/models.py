@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import false
@@ -350,6 +351,8 @@ class Link(Base):
     revoked_at: Mapped[datetime | None]
     #: the link that replaced this one when it was revoked and reissued
     replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("links.id"))
+    #: a personal link's sample-pool rater (purpose "personal"): one rating per unit
+    rater_id: Mapped[int | None] = mapped_column(ForeignKey("pool_raters.id"))
 
     units: Mapped[list[Unit]] = relationship(secondary=link_units, order_by="Unit.code")
     visit: Mapped[Visit | None] = relationship()
@@ -370,6 +373,10 @@ class Response(Base):
     __table_args__ = (
         Index("ix_responses_campaign_unit", "campaign_id", "unit_id"),
         Index("ix_responses_device_unit", "device_id", "unit_id"),
+        # A pool rater rates each unit at most once, whatever the response ids (seed 004).
+        Index("uq_responses_rater_unit", "rater_id", "unit_id", unique=True,
+              sqlite_where=text("rater_id IS NOT NULL"),
+              postgresql_where=text("rater_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -394,6 +401,8 @@ class Response(Base):
     #: a poster rating from a device that already rated this unit: kept, but not tallied
     is_repeat: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: set from a signed personal link: the pool rater (their name never sits here)
+    rater_id: Mapped[int | None] = mapped_column(ForeignKey("pool_raters.id"))
 
     answers: Mapped[list[Answer]] = relationship(cascade="all, delete-orphan")
     unit: Mapped[Unit] = relationship()
@@ -496,3 +505,9 @@ user_units = Table(
     Column(
         "unit_id", ForeignKey("units.id", ondelete="CASCADE"), primary_key=True),
 )
+
+
+# Feature tables live with their features; imported here so the metadata holds them all.
+from .pool import models as _pool_models  # noqa: E402,F401
+from .programmes import models as _programme_models  # noqa: E402,F401
+from .push import models as _push_models  # noqa: E402,F401
