@@ -13,15 +13,36 @@ from pathlib import Path
 import click
 from flask import current_app
 
+from sync.audit import record, snapshot
 from sync.models import Channel
-from sync.pool.sample import PoolError, draw_sample, import_pool, parse_fraction, personal_links
-from sync.programmes.programme import ProgrammeError, apply_programme, parse_programme
+from sync.pool.sample import (
+    PoolError,
+    draw_sample,
+    draw_summary,
+    import_pool,
+    parse_fraction,
+    personal_links,
+)
+from sync.programmes.deductions import AUDIT_FIELDS
+from sync.programmes.programme import (
+    ProgrammeError,
+    apply_programme,
+    parse_programme,
+    programme_spec,
+)
 from sync.programmes.scores import NoProgramme, campaign_scores
 from sync.programmes.sheets import import_deductions, import_method_scores
 from sync.unit_sheet import SheetError
 
 from .cli import _campaign, bp
 from .extensions import db
+
+
+def _audit(action: str, target_type: str, target_id: object, campaign_id: int,
+           before: dict | None = None, after: dict | None = None) -> None:
+    """Audit a change made from the command line (no signed-in user: actor is empty)."""
+    record(db.session, actor=None, action=action, target_type=target_type, target_id=target_id,
+           campaign_id=campaign_id, before=before, after=after)
 
 
 def _refused(exc: SheetError | ProgrammeError | PoolError) -> click.ClickException:
@@ -40,11 +61,14 @@ def programme(campaign_id: int, file: Path) -> None:
         data = json.loads(file.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise click.ClickException(f"refused: {file} is not valid UTF-8 JSON ({exc})") from exc
+    before = programme_spec(db.session, campaign)
     try:
         spec = parse_programme(data)
         apply_programme(db.session, campaign, spec)
     except ProgrammeError as exc:
         raise _refused(exc) from exc
+    _audit("programme.update", "programme", campaign.id, campaign.id,
+           before.to_json() if before else None, spec.to_json())
     db.session.commit()
     click.echo(f"programme set: {len(spec.methods)} methods "
                f"({', '.join(m.key for m in spec.methods)}), bottom {spec.bottom_n}")
@@ -62,6 +86,8 @@ def method_scores(campaign_id: int, method_key: str, file: Path) -> None:
                                      file.read_bytes())
     except SheetError as exc:
         raise _refused(exc) from exc
+    _audit("method_scores.import", "programme", campaign.id, campaign.id,
+           after={"method": method_key, "units": count, "file": file.name})
     db.session.commit()
     click.echo(f"{count} unit scores imported for method {method_key}")
 
@@ -77,6 +103,9 @@ def deductions(campaign_id: int, entered_by: str, file: Path) -> None:
         added = import_deductions(db.session, campaign, file.name, file.read_bytes(), entered_by)
     except SheetError as exc:
         raise _refused(exc) from exc
+    for deduction in added:
+        _audit("deduction.create", "deduction", deduction.id, campaign.id,
+               after=snapshot(deduction, AUDIT_FIELDS))
     db.session.commit()
     click.echo(f"{len(added)} deductions added")
 
@@ -118,6 +147,8 @@ def pool_import(campaign_id: int, file: Path) -> None:
         count = import_pool(db.session, campaign, file.name, file.read_bytes())
     except (SheetError, PoolError) as exc:
         raise _refused(exc) from exc
+    _audit("pool.import", "pool", campaign.id, campaign.id,
+           after={"people": count, "file": file.name})
     db.session.commit()
     click.echo(f"{count} people in the pool")
 
@@ -138,6 +169,7 @@ def pool_draw(campaign_id: int, per_group: int | None, fraction: str | None, see
         draw = draw_sample(db.session, campaign, seed, per_group, share, Channel(channel))
     except PoolError as exc:
         raise _refused(exc) from exc
+    _audit("pool.draw", "pool_draw", draw.id, campaign.id, after=draw_summary(draw))
     db.session.commit()
     groups: dict[str, int] = {}
     for drawn in draw.drawn:
@@ -209,9 +241,11 @@ def webhook(campaign_id: int, url: str | None, secret: str | None) -> None:
 
     campaign = _campaign(campaign_id)
     try:
-        set_webhook(db.session, campaign, url, secret)
+        hook = set_webhook(db.session, campaign, url, secret)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
+    _audit("webhook.update", "webhook", campaign.id, campaign.id,
+           after={"url": hook.url, "enabled": hook.enabled} if hook else None)
     db.session.commit()
     click.echo(f"push {'to ' + url if url else 'disabled'} for campaign {campaign_id}")
 

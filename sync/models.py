@@ -256,6 +256,8 @@ class Campaign(Base):
     #: the earlier round these units are compared with
     previous_campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: a rating made sooner than this after the form opened is flagged too_fast
+    min_seconds: Mapped[int] = mapped_column(Integer, default=8, server_default="8")
 
     questionnaire: Mapped[Questionnaire] = relationship()
     categories: Mapped[list[Category]] = relationship(
@@ -377,6 +379,9 @@ class Response(Base):
         Index("uq_responses_rater_unit", "rater_id", "unit_id", unique=True,
               sqlite_where=text("rater_id IS NOT NULL"),
               postgresql_where=text("rater_id IS NOT NULL")),
+        # fraud signals group one campaign's ratings by device and by address
+        Index("ix_responses_campaign_device", "campaign_id", "device_id"),
+        Index("ix_responses_campaign_client_ip", "campaign_id", "client_ip"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -388,6 +393,8 @@ class Response(Base):
     channel: Mapped[Channel] = mapped_column(_enum(Channel, "channel"))
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"))
     device_id: Mapped[str | None] = mapped_column(String(64))
+    #: the address the rating was uploaded from (evidence for the burst signal, never access)
+    client_ip: Mapped[str | None] = mapped_column(String(64))
     identity_key: Mapped[str | None] = mapped_column(String(40))
     comment: Mapped[str | None] = mapped_column(Text)
     #: when the rater submitted, by the phone's clock
@@ -403,6 +410,11 @@ class Response(Base):
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     #: set from a signed personal link: the pool rater (their name never sits here)
     rater_id: Mapped[int | None] = mapped_column(ForeignKey("pool_raters.id"))
+    #: set when an admin excludes the rating from tallies (a fraud flag, an upheld appeal);
+    #: the row stays and exports show it marked. See sync.integrity.exclusions.
+    excluded_at: Mapped[datetime | None]
+    exclusion_reason: Mapped[str | None] = mapped_column(Text)
+    excluded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     answers: Mapped[list[Answer]] = relationship(cascade="all, delete-orphan")
     unit: Mapped[Unit] = relationship()
@@ -508,6 +520,8 @@ user_units = Table(
 
 
 # Feature tables live with their features; imported here so the metadata holds them all.
+# Tables defined in feature modules register on Base.metadata when imported.
+from . import audit  # noqa: E402,F401
 from .pool import models as _pool_models  # noqa: E402,F401
 from .programmes import models as _programme_models  # noqa: E402,F401
 from .push import models as _push_models  # noqa: E402,F401

@@ -51,7 +51,8 @@ def _parse(rows: list[list[str]]) -> list[_Row]:
         raise SheetError(["文件是空的，请按“姓名、组别、手机（可选）”填写。"])
     header = [h.strip() for h in rows[0]]
     if any(h not in header for h in HEADERS):
-        raise SheetError([f"第1行表头应含“姓名、组别”（手机可选），实际为“{'、'.join(h for h in header if h)}”。"])
+        found = "、".join(h for h in header if h)
+        raise SheetError([f"第1行表头应含“姓名、组别”（手机可选），实际为“{found}”。"])
     if len(rows) - 1 > MAX_ROWS:
         raise SheetError([f"行数过多（{len(rows) - 1} 行），一次最多导入 {MAX_ROWS} 行。"])
     name_i, group_i = header.index("姓名"), header.index("组别")
@@ -269,3 +270,12 @@ def personal_links(session: Session, campaign: Campaign) -> list[PersonalLink]:
         raise PoolError("尚未抽样。")
     return [PersonalLink(d.rater.name, d.group, d.link_id) for d in draw.drawn
             if d.link_id is not None]
+
+
+def draw_summary(draw: PoolDraw) -> dict[str, object]:
+    """What the audit log keeps of a draw (no names: ids and counts per group)."""
+    groups: dict[str, int] = {}
+    for drawn in draw.drawn:
+        groups[drawn.group] = groups.get(drawn.group, 0) + 1
+    return {"seed": draw.seed, "per_group": draw.per_group, "fraction": draw.fraction,
+            "channel": draw.channel, "drawn": groups}

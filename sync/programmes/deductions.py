@@ -15,6 +15,10 @@ from ..models import Campaign, Unit, utcnow
 from .models import Deduction
 from .programme import ProgrammeError, get_programme
 
+#: what the audit log keeps of a deduction
+AUDIT_FIELDS = ("unit_id", "source", "points", "reason", "evidence", "day", "entered_by",
+                "withdrawn_at", "withdrawn_reason")
+
 
 def add_deduction(session: Session, campaign: Campaign, unit_code: str, source: str,
                   points: str | Decimal, reason: str, day: date | None,

@@ -18,7 +18,8 @@ from ..models import Campaign, Channel, utcnow
 from .models import SOURCE_IMPORT, SOURCE_RATINGS, Programme, ProgrammeMethod
 
 DEFAULT_GRADES: list[dict[str, Any]] = [
-    {"label": "满意", "min": 90}, {"label": "基本满意", "min": 60}, {"label": "不满意", "min": None}]
+    {"label": "满意", "min": 90}, {"label": "基本满意", "min": 60},
+    {"label": "不满意", "min": None}]
 DEFAULT_BOTTOM_N = 3
 DEFAULT_TOP_N = 3
 METHOD_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
@@ -106,7 +107,8 @@ def _method(index: int, raw: object) -> MethodSpec:
     assert weight is not None
     has_channels, source = "channels" in raw, raw.get("source")
     if has_channels == (source is not None):
-        raise ProgrammeError(f"{where}（{key}）须二选一：channels（评议渠道）或 source: import（导入得分）。")
+        raise ProgrammeError(
+            f"{where}（{key}）须二选一：channels（评议渠道）或 source: import（导入得分）。")
     if source is not None:
         if source != SOURCE_IMPORT:
             raise ProgrammeError(f"{where}（{key}）的 source 只能是 import。")
@@ -118,7 +120,8 @@ def _method(index: int, raw: object) -> MethodSpec:
         raise ProgrammeError(f"{where}（{key}）的 channels 必须是非空的渠道列表。")
     bad = [c for c in channels if c not in known]
     if bad:
-        raise ProgrammeError(f"{where}（{key}）含有未知渠道“{bad[0]}”，可用：{'、'.join(sorted(known))}。")
+        raise ProgrammeError(
+            f"{where}（{key}）含有未知渠道“{bad[0]}”，可用：{'、'.join(sorted(known))}。")
     return MethodSpec(key, name.strip(), weight, SOURCE_RATINGS, tuple(dict.fromkeys(channels)))
 
 

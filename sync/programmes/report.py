@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from ..clock import LOCAL_TZ
 from ..followups import list_comments
 from ..models import Campaign, Channel, FollowUpStatus, Response
+from ..reports.filters import counted
 from .deductions import list_deductions
 from .models import SOURCE_RATINGS, Deduction
 from .scores import CampaignScores, campaign_scores
@@ -45,10 +46,10 @@ class ReportData:
 
 
 def _channel_counts(session: Session, campaign: Campaign) -> dict[Channel, int]:
-    """Counted ratings per channel (a device's repeat poster ratings are not counted)."""
+    """Counted ratings per channel (repeats and excluded ratings are not counted)."""
     return {Channel(c): n for c, n in session.execute(
         select(Response.channel, func.count()).where(Response.campaign_id == campaign.id,
-                                                     Response.is_repeat.is_(False))
+                                                     counted())
         .group_by(Response.channel)).all()}
 
 

@@ -113,8 +113,9 @@ def _story(data: ReportData, s: _Styles, font: str) -> list[Flowable]:
         _table([[label for label, _ in data.channel_counts],
                 [str(n) for _, n in data.channel_counts]], s),
         Paragraph("二、综合得分与排名", s.h2),
-        Paragraph(_esc(f"综合得分 = 各测评方式得分加权平均（缺少得分的方式不计入）− 减分（按来源封顶）；"
-                       f"类别内排名，同分同名次；每种方式和综合得分后 {spec.bottom_n} 名列为重点跟踪对象。"),
+        Paragraph(_esc("综合得分 = 各测评方式得分加权平均（缺少得分的方式不计入）"
+                       "− 减分（按来源封顶）；类别内排名，同分同名次；"
+                       f"每种方式和综合得分后 {spec.bottom_n} 名列为重点跟踪对象。"),
                   s.muted),
     ]
     for category, units in data.scores.categories:

@@ -188,7 +188,7 @@ def test_links_list_response_rates_and_no_names_beside_ratings(
     assert not any("1390000" in cell for r in rows for cell in r)  # no phones
 
     tokens = personal_tokens(app, session, big_pool)
-    for name, group, token in tokens[:3]:
+    for _, _, token in tokens[:3]:
         assert post(client, [rating(token, 100, unit="ZF01", comment="很好")]).json[
             "results"][0]["status"] == "stored"
     rates = {r.group: r for r in response_rates(session, big_pool)}

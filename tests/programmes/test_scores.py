@@ -6,9 +6,10 @@ import json
 from fractions import Fraction as F
 
 import pytest
-from .helpers import PROGRAMME, write_csv
 
 from sync.programmes.models import Deduction, MethodScore
+
+from .helpers import PROGRAMME, write_csv
 
 
 def scores_json(runner, campaign) -> dict:  # type: ignore[no-untyped-def]

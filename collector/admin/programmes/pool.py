@@ -14,6 +14,7 @@ from sync.pool.sample import (
     PoolError,
     current_draw,
     draw_sample,
+    draw_summary,
     import_pool,
     parse_fraction,
     personal_links,
@@ -21,6 +22,7 @@ from sync.pool.sample import (
 )
 from sync.unit_sheet import SheetError
 
+from ...audit import audit
 from ...auth import admin_required
 from ...errors import render_error
 from ...extensions import db
@@ -50,6 +52,8 @@ def pool_import(campaign_id: int):  # type: ignore[no-untyped-def]
         return redirect(url_for(".pool", campaign_id=campaign.id))
     try:
         count = import_pool(db.session, campaign, file.filename, file.read())
+        audit("pool.import", "pool", campaign.id, campaign_id=campaign.id,
+              after={"people": count, "file": file.filename})
         db.session.commit()
         flash(f"样本库已导入 {count} 人（同名同手机的多个组别合并为一人）。")
     except SheetError as exc:
@@ -77,6 +81,7 @@ def pool_draw(campaign_id: int):  # type: ignore[no-untyped-def]
         else:
             draw = draw_sample(db.session, campaign, request.form.get("seed", ""),
                                fraction=parse_fraction(size), channel=channel)
+        audit("pool.draw", "pool_draw", draw.id, campaign_id=campaign.id, after=draw_summary(draw))
         db.session.commit()
         flash(f"已抽取 {len(draw.drawn)} 人，并为每人生成个人评议链接。")
     except (PoolError, ValueError) as exc:

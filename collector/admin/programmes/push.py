@@ -7,6 +7,7 @@ from flask import flash, redirect, render_template, request, url_for
 from sync.push.models import Webhook
 from sync.push.outbox import dead_letters, outbox_counts, resend, set_webhook
 
+from ...audit import audit
 from ...auth import admin_required
 from ...extensions import db
 from . import bp, campaign_or_404
@@ -31,8 +32,11 @@ def save_push(campaign_id: int):  # type: ignore[no-untyped-def]
     url = request.form.get("url", "").strip() or None
     hook = db.session.get(Webhook, campaign.id)
     secret = request.form.get("secret", "").strip() or (hook.secret if hook else None)
+    before = {"url": hook.url, "enabled": hook.enabled} if hook else None
     try:
-        set_webhook(db.session, campaign, url, secret)
+        saved = set_webhook(db.session, campaign, url, secret)
+        audit("webhook.update", "webhook", campaign.id, campaign_id=campaign.id, before=before,
+              after={"url": saved.url, "enabled": saved.enabled} if saved else None)
         db.session.commit()
         flash("推送设置已保存。" if url else "已停用推送。")
     except ValueError as exc:
@@ -48,5 +52,6 @@ def resend_dead(campaign_id: int):  # type: ignore[no-untyped-def]
     campaign = campaign_or_404(campaign_id)
     wanted = request.form.get("entry", type=int)
     ids = [d.id for d in dead_letters(db.session, campaign.id) if wanted in (None, d.id)]
+    audit("push.resend", "webhook", campaign.id, campaign_id=campaign.id, after={"entries": ids})
     flash(f"已重新排队 {resend(db.session, ids)} 条。")
     return redirect(url_for(".push", campaign_id=campaign.id))

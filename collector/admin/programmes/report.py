@@ -30,6 +30,7 @@ def report(campaign_id: int, fmt: str):  # type: ignore[no-untyped-def]
     try:
         pdf = report_pdf(data)
     except FontMissing:
-        return render_error(503, "服务器缺少中文字体，无法生成 PDF，请联系管理员安装 fonts-wqy-zenhei。")
+        return render_error(503, "服务器缺少中文字体，无法生成 PDF，"
+                                 "请联系管理员安装 fonts-wqy-zenhei。")
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f"inline; filename=report-{campaign.id}.pdf"})

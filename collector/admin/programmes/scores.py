@@ -7,7 +7,13 @@ from datetime import date
 
 from flask import flash, jsonify, redirect, render_template, request, url_for
 
-from sync.programmes.deductions import add_deduction, list_deductions, withdraw_deduction
+from sync.audit import snapshot
+from sync.programmes.deductions import (
+    AUDIT_FIELDS,
+    add_deduction,
+    list_deductions,
+    withdraw_deduction,
+)
 from sync.programmes.models import Deduction
 from sync.programmes.programme import (
     DEFAULT_GRADES,
@@ -20,6 +26,7 @@ from sync.programmes.scores import NoProgramme, campaign_scores
 from sync.programmes.sheets import import_deductions, import_method_scores
 from sync.unit_sheet import SheetError
 
+from ...audit import audit
 from ...auth import admin_required, current_user
 from ...errors import render_error
 from ...extensions import db
@@ -70,8 +77,10 @@ def save_programme(campaign_id: int):  # type: ignore[no-untyped-def]
     """Replace the programme with the posted JSON; refused whole when malformed."""
     campaign = campaign_or_404(campaign_id)
     text = request.form.get("programme", "")
+    before = programme_spec(db.session, campaign)
     try:
-        apply_programme(db.session, campaign, parse_programme(json.loads(text)))
+        spec = parse_programme(json.loads(text))
+        apply_programme(db.session, campaign, spec)
     except json.JSONDecodeError as exc:
         db.session.rollback()
         flash(f"评议方案不是有效的 JSON（第{exc.lineno}行第{exc.colno}列）。", "error")
@@ -80,6 +89,8 @@ def save_programme(campaign_id: int):  # type: ignore[no-untyped-def]
         db.session.rollback()
         flash(exc.message, "error")
         return redirect(url_for(".programme", campaign_id=campaign.id, text=text))
+    audit("programme.update", "programme", campaign.id, campaign_id=campaign.id,
+          before=before.to_json() if before else None, after=spec.to_json())
     db.session.commit()
     flash("评议方案已保存。")
     return redirect(url_for(".programme", campaign_id=campaign.id))
@@ -102,8 +113,10 @@ def upload_method_scores(campaign_id: int):  # type: ignore[no-untyped-def]
         flash("请选择要导入的文件。", "error")
     else:
         try:
-            count = import_method_scores(db.session, campaign, request.form.get("method", ""),
-                                         *upload)
+            method = request.form.get("method", "")
+            count = import_method_scores(db.session, campaign, method, *upload)
+            audit("method_scores.import", "programme", campaign.id, campaign_id=campaign.id,
+                  after={"method": method, "units": count, "file": upload[0]})
             db.session.commit()
             flash(f"已导入 {count} 个单位的得分。")
         except SheetError as exc:
@@ -128,11 +141,14 @@ def add_deductions(campaign_id: int):  # type: ignore[no-untyped-def]
                 day = date.fromisoformat(day_text) if day_text else None
             except ValueError:
                 raise ProgrammeError(f"日期“{day_text}”格式不正确。") from None
-            add_deduction(db.session, campaign, request.form.get("unit", "").strip(),
-                          request.form.get("source", ""), request.form.get("points", ""),
-                          request.form.get("reason", ""), day, request.form.get("evidence"),
-                          _who())
+            added = [add_deduction(
+                db.session, campaign, request.form.get("unit", "").strip(),
+                request.form.get("source", ""), request.form.get("points", ""),
+                request.form.get("reason", ""), day, request.form.get("evidence"), _who())]
             message = "已添加减分。"
+        for deduction in added:
+            audit("deduction.create", "deduction", deduction.id, campaign_id=campaign.id,
+                  after=snapshot(deduction, AUDIT_FIELDS))
         db.session.commit()
         flash(message)
     except SheetError as exc:
@@ -152,8 +168,11 @@ def withdraw(campaign_id: int, deduction_id: int):  # type: ignore[no-untyped-de
     deduction = db.session.get(Deduction, deduction_id)
     if deduction is None or deduction.campaign_id != campaign.id:
         return render_error(404)
+    before = snapshot(deduction, AUDIT_FIELDS)
     try:
         withdraw_deduction(deduction, request.form.get("reason", ""))
+        audit("deduction.withdraw", "deduction", deduction.id, campaign_id=campaign.id,
+              before=before, after=snapshot(deduction, AUDIT_FIELDS))
         db.session.commit()
         flash("已撤销该减分。")
     except ProgrammeError as exc:
