@@ -81,16 +81,18 @@ def claim_next(session: Session, now: datetime | None = None,
                lease: timedelta = LEASE) -> int | None:
     """Take the lease on one due entry and return its id, or None when nothing is due.
 
-    One UPDATE with the due condition repeated in its WHERE: of two workers that chose the same
+    One UPDATE with the due condition repeated in its WHERE: even if two workers chose the same
     row, only the one whose UPDATE still finds it due gets it (PostgreSQL re-checks the WHERE
     on the locked row; SQLite runs writers one at a time).
     """
     now = now or _now()
     due = and_(OutboxEntry.status == PENDING, OutboxEntry.next_attempt_at <= now,
                or_(OutboxEntry.lease_until.is_(None), OutboxEntry.lease_until < now))
-    candidate = (select(OutboxEntry.id).where(due).order_by(OutboxEntry.next_attempt_at,
-                                                            OutboxEntry.id)
-                 .limit(1).scalar_subquery())
+    # SKIP LOCKED (PostgreSQL; SQLite has one writer anyway) lets concurrent workers each
+    # pick a different row instead of queueing behind the same one.
+    candidate = (select(OutboxEntry.id).where(due)
+                 .order_by(OutboxEntry.next_attempt_at, OutboxEntry.id).limit(1)
+                 .with_for_update(skip_locked=True).scalar_subquery())
     with write_transaction(session):
         return session.execute(
             update(OutboxEntry).where(OutboxEntry.id == candidate, due)
@@ -191,14 +193,18 @@ def deliver_one(session: Session, entry_id: int, send: Sender,
     return str(outcome.get("status", PENDING))
 
 
-def deliver_due(session: Session, send: Sender, limit: int = 100) -> int:
-    """Claim and deliver due entries until none is left (or `limit`); return how many ran."""
+def deliver_due(session: Session, send: Sender, limit: int = 100,
+                now: datetime | None = None) -> int:
+    """Claim and deliver due entries until none is left (or `limit`); return how many ran.
+
+    `now` (server time by default) lets tests step through the backoff without sleeping.
+    """
     done = 0
     while done < limit:
-        entry_id = claim_next(session)
+        entry_id = claim_next(session, now)
         if entry_id is None:
             break
-        deliver_one(session, entry_id, send)
+        deliver_one(session, entry_id, send, now)
         done += 1
     return done
 
