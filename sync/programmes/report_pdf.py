@@ -114,7 +114,7 @@ def _story(data: ReportData, s: _Styles, font: str) -> list[Flowable]:
                 [str(n) for _, n in data.channel_counts]], s),
         Paragraph("二、综合得分与排名", s.h2),
         Paragraph(_esc("综合得分 = 各测评方式得分加权平均（缺少得分的方式不计入）"
-                       "− 减分（按来源封顶）；类别内排名，同分同名次；"
+                       "- 减分（按来源封顶）；类别内排名，同分同名次；"
                        f"每种方式和综合得分后 {spec.bottom_n} 名列为重点跟踪对象。"),
                   s.muted),
     ]
