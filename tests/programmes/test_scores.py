@@ -176,3 +176,25 @@ def test_xlsx_scores_import(runner, session, seed004, tmp_path):  # type: ignore
     got = scores_json(runner, seed004)
     assert got["B2"]["methods"]["third"]["score"] == 66.5
     assert "third" not in got["A1"]["methods"]  # the sheet replaced the method's scores
+
+
+def test_two_rounds_running_at_the_bottom_are_marked(runner, session, seed004, make_campaign,
+                                                     tmp_path):  # type: ignore[no-untyped-def]
+    from .helpers import UNITS
+
+    later = make_campaign(title="次年评议", units=UNITS)
+    later.previous_campaign_id = seed004.id
+    session.commit()
+    path = tmp_path / "next.json"
+    path.write_text(json.dumps({"methods": [{"key": "third", "name": "第三方测评", "weight": 1,
+                                             "source": "import"}]}), encoding="utf-8")
+    assert runner.invoke(args=["programme", "--campaign", str(later.id), str(path)]).exit_code == 0
+    sheet = write_csv(tmp_path / "t.csv", ["单位代码", "得分"],
+                      [["A1", 90], ["A2", 50], ["A3", 95], ["A4", 60], ["A5", 40]])
+    assert runner.invoke(args=["method-scores", "--campaign", str(later.id), "--method", "third",
+                               str(sheet)]).exit_code == 0
+    got = scores_json(runner, later)
+    # This round's bottom three (third and overall alike): A5, A2, A4. Last round: overall
+    # A3, A4, A5; third A2, A3, A5.
+    assert {c: got[c]["bottom_twice"] for c in ("A1", "A2", "A3", "A4", "A5")} == {
+        "A1": [], "A2": ["third"], "A3": [], "A4": ["overall"], "A5": ["third", "overall"]}

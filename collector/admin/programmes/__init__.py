@@ -8,21 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort
+from flask import Blueprint
 
-from sync.models import Campaign
-
-from ...extensions import db
+from ..campaigns import campaign_or_404
 
 bp = Blueprint("programmes", __name__)
 
-
-def campaign_or_404(campaign_id: int) -> Campaign:
-    """:raise 404: no such campaign."""
-    campaign = db.session.get(Campaign, campaign_id)
-    if campaign is None:
-        abort(404)
-    return campaign
+__all__ = ["bp", "campaign_or_404", "points"]
 
 
 def points(value: Any) -> str:
