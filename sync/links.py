@@ -160,6 +160,9 @@ def check_rated_before_revocation(link: Link, rated_at: datetime,
     """
     if link.revoked_at is None:
         return
+    if link.purpose == LinkPurpose.PERSONAL.value:
+        # Revoked only when its draw was replaced: the phone's clock cannot bring it back.
+        raise LinkRevoked("该个人评议链接已作废，请使用新发放的链接。")
     now = now or datetime.now(timezone.utc)
     if rated_at >= link.revoked_at or now - link.revoked_at > REVOKED_GRACE:
         raise LinkRevoked("该评议链接已停用，请扫描最新张贴的二维码。")

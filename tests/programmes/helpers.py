@@ -43,10 +43,11 @@ def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
     return path
 
 
-def rating(token: str, score: int, unit: str | None = None, comment: str = "") -> dict:
+def rating(token: str, score: int, unit: str | None = None, comment: str = "",
+           created_at: str | None = None) -> dict:
     """A sync item rating every item at the level worth `score`."""
     item = {"id": str(uuid.uuid4()), "token": token,
-            "created_at": datetime.now(timezone.utc).isoformat(),
+            "created_at": created_at or datetime.now(timezone.utc).isoformat(),
             "answers": {key: LEVEL_KEYS[score] for key in ITEMS},
             "comment": comment, "identity": "enterprise"}
     if unit is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import threading
 from collections import Counter
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -111,8 +112,12 @@ def test_a_redraw_is_refused_once_a_link_was_used(app, runner, session, client, 
     assert draw(runner, big_pool, "--per-group", "1", "--seed", "a").exit_code == 0
     old_tokens = personal_tokens(app, session, big_pool)
     assert draw(runner, big_pool, "--per-group", "1", "--seed", "b").exit_code == 0
-    # The replaced draw's links no longer open the form.
+    # The replaced draw's links no longer open the form, nor take a backdated rating.
     assert client.get(f"/s/{old_tokens[0][2]}").status_code == 410
+    an_hour_ago = (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat()
+    backdated = rating(old_tokens[0][2], 100, unit="ZF01", created_at=an_hour_ago)
+    result = post(client, [backdated]).json["results"][0]
+    assert result["status"] == "rejected" and result["code"] == "link_revoked"
     name, group, token = personal_tokens(app, session, big_pool)[0]
     reply = post(client, [rating(token, 100, unit="ZF01")])
     assert reply.json["results"][0]["status"] == "stored"
