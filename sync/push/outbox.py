@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import and_, func, literal, or_, select, update
+from sqlalchemy import and_, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..db import write_transaction
@@ -52,7 +52,7 @@ def enqueue_pushes(session: Session, response_ids: Collection[int]) -> None:
                             Webhook.enabled.is_(True)))
         .where(Response.id.in_(sorted(response_ids)))
     )
-    session.execute(OutboxEntry.__table__.insert().from_select(
+    session.execute(insert(OutboxEntry).from_select(
         ["response_id", "campaign_id", "status", "attempts", "next_attempt_at", "created_at"],
         rows))
 
