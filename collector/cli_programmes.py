@@ -59,7 +59,7 @@ def programme(campaign_id: int, file: Path) -> None:
     campaign = _campaign(campaign_id)
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise click.ClickException(f"refused: {file} is not valid UTF-8 JSON ({exc})") from exc
     before = programme_spec(db.session, campaign)
     try:

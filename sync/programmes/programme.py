@@ -125,6 +125,18 @@ def _method(index: int, raw: object) -> MethodSpec:
     return MethodSpec(key, name.strip(), weight, SOURCE_RATINGS, tuple(dict.fromkeys(channels)))
 
 
+def _has_nul(value: object, depth: int = 0) -> bool:
+    if depth > 10:
+        raise ProgrammeError("评议方案嵌套层次过深。")
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k, depth + 1) or _has_nul(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v, depth + 1) for v in value)
+    return False
+
+
 def parse_programme(data: object) -> ProgrammeSpec:
     """Check a programme document whole.
 
@@ -132,6 +144,8 @@ def parse_programme(data: object) -> ProgrammeSpec:
     """
     if not isinstance(data, dict):
         raise ProgrammeError("评议方案必须是 JSON 对象。")
+    if _has_nul(data):  # PostgreSQL text cannot hold NUL; no real programme has one
+        raise ProgrammeError("评议方案含有空字符（\\u0000），请删除后再保存。")
     unknown = set(data) - {"methods", "deduction_caps", "grades", "bottom_n", "top_n"}
     if unknown:
         raise ProgrammeError(f"评议方案含有未知字段：{'、'.join(sorted(unknown))}。")

@@ -6,6 +6,7 @@ import io
 import json
 
 import pytest
+from markupsafe import escape
 from sqlalchemy import select
 
 from sync.audit import AuditEntry
@@ -34,8 +35,15 @@ def test_programme_is_saved_from_the_page_and_audited(admin_client, session, mak
                                                       post_form):  # type: ignore[no-untyped-def]
     campaign = make_campaign()
     url = f"/admin/campaigns/{campaign.id}/programme"
-    bad = post_form(url, data={"programme": '{"methods": []}'}, follow_redirects=True)
-    assert "methods 必须是至少含一个测评方式的列表" in bad.get_data(as_text=True)
+    for text, message in (('{"methods": []}', "methods 必须是至少含一个测评方式的列表"),
+                          ('{"methods": [', "不是有效的 JSON"),
+                          ("[" * 100_000, "嵌套层次过深"),
+                          ('{"methods": [{"key": "a", "name": "\\u0000", "weight": 1, '
+                           '"channels": ["online"]}]}', "空字符")):
+        bad = post_form(url, data={"programme": text})
+        assert bad.status_code == 422 and message in bad.get_data(as_text=True), message
+        # The text is kept for correction (HTML-escaped in the textarea).
+        assert str(escape(text[:20])) in bad.get_data(as_text=True)
     assert session.get(Programme, campaign.id) is None
     reply = post_form(url, data={"programme": json.dumps(PROGRAMME, ensure_ascii=False)},
                       follow_redirects=True)

@@ -8,6 +8,7 @@ from datetime import date
 from flask import flash, jsonify, redirect, render_template, request, url_for
 
 from sync.audit import snapshot
+from sync.models import Campaign
 from sync.programmes.deductions import (
     AUDIT_FIELDS,
     add_deduction,
@@ -57,24 +58,28 @@ def scores_api(campaign_id: int):  # type: ignore[no-untyped-def]
         return render_error(404, "该评议活动尚未设置评议方案。", "no_programme")
 
 
+def _programme_page(campaign: Campaign, text: str | None = None, error: str | None = None):  # type: ignore[no-untyped-def]
+    spec = programme_spec(db.session, campaign)
+    if text is None:
+        text = json.dumps(spec.to_json() if spec else EXAMPLE, ensure_ascii=False, indent=1)
+    scores = campaign_scores(db.session, campaign) if spec else None
+    return render_template("admin/programmes/programme.html", campaign=campaign, spec=spec,
+                           programme_text=text, programme_error=error, scores=scores,
+                           deductions=list_deductions(db.session, campaign) if spec else [],
+                           today=date.today()), (422 if error else 200)
+
+
 @bp.get("/admin/campaigns/<int:campaign_id>/programme")
 @admin_required
 def programme(campaign_id: int):  # type: ignore[no-untyped-def]
     """Programme editor, scores per method and composite, deductions."""
-    campaign = campaign_or_404(campaign_id)
-    spec = programme_spec(db.session, campaign)
-    text = json.dumps(spec.to_json() if spec else EXAMPLE, ensure_ascii=False, indent=1)
-    scores = campaign_scores(db.session, campaign) if spec else None
-    return render_template("admin/programmes/programme.html", campaign=campaign, spec=spec,
-                           programme_text=request.args.get("text", text), scores=scores,
-                           deductions=list_deductions(db.session, campaign) if spec else [],
-                           today=date.today())
+    return _programme_page(campaign_or_404(campaign_id))
 
 
 @bp.post("/admin/campaigns/<int:campaign_id>/programme")
 @admin_required
 def save_programme(campaign_id: int):  # type: ignore[no-untyped-def]
-    """Replace the programme with the posted JSON; refused whole when malformed."""
+    """Replace the programme with the posted JSON; refused whole (422, text kept) when malformed."""
     campaign = campaign_or_404(campaign_id)
     text = request.form.get("programme", "")
     before = programme_spec(db.session, campaign)
@@ -83,12 +88,14 @@ def save_programme(campaign_id: int):  # type: ignore[no-untyped-def]
         apply_programme(db.session, campaign, spec)
     except json.JSONDecodeError as exc:
         db.session.rollback()
-        flash(f"评议方案不是有效的 JSON（第{exc.lineno}行第{exc.colno}列）。", "error")
-        return redirect(url_for(".programme", campaign_id=campaign.id, text=text))
+        return _programme_page(campaign, text,
+                               f"评议方案不是有效的 JSON（第{exc.lineno}行第{exc.colno}列）。")
+    except RecursionError:
+        db.session.rollback()
+        return _programme_page(campaign, text, "评议方案嵌套层次过深。")
     except ProgrammeError as exc:
         db.session.rollback()
-        flash(exc.message, "error")
-        return redirect(url_for(".programme", campaign_id=campaign.id, text=text))
+        return _programme_page(campaign, text, exc.message)
     audit("programme.update", "programme", campaign.id, campaign_id=campaign.id,
           before=before.to_json() if before else None, after=spec.to_json())
     db.session.commit()
