@@ -142,6 +142,9 @@ def test_personal_link_rates_each_unit_once_sequentially(app, runner, session, c
     assert batch[2]["status"] == "stored"
     session.rollback()
     assert session.scalar(select(func.count()).select_from(Response)) == 3
+    # The form marks the units this rater already rated, whatever the phone.
+    form = client.get(f"/s/{token}", headers={"Cookie": "pingyi_device=another-phone"})
+    assert "市场监管局（已评议）" in form.get_data(as_text=True)
     # The no-JS form refuses too, with the same message.
     page = client.post(f"/s/{token}", data={"unit": "ZF01", **{
         f"a.{k}": "satisfied" for k in ("efficiency", "attitude", "competence", "conduct", "integrity")},
