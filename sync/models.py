@@ -23,7 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 from sqlalchemy.sql.expression import false
 from sqlalchemy.types import TypeDecorator
 
@@ -255,8 +255,20 @@ class Campaign(Base):
     #: the earlier round these units are compared with
     previous_campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: when the campaign was closed by hand (status CLOSED): late uploads are judged against it
+    closed_at: Mapped[datetime | None]
 
     questionnaire: Mapped[Questionnaire] = relationship()
+
+    @validates("status")
+    def _stamp_closing(self, _key: str, status: CampaignStatus) -> CampaignStatus:
+        # However the status is set, server time records the closing moment.
+        if status == CampaignStatus.CLOSED and self.status != CampaignStatus.CLOSED:
+            self.closed_at = utcnow()
+        elif status != CampaignStatus.CLOSED:
+            self.closed_at = None
+        return status
+
     categories: Mapped[list[Category]] = relationship(
         back_populates="campaign", order_by="Category.position", cascade="all, delete-orphan")
     units: Mapped[list[Unit]] = relationship(
@@ -394,6 +406,8 @@ class Response(Base):
     #: a poster rating from a device that already rated this unit: kept, but not tallied
     is_repeat: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: when the server issued the form receipt the phone sent with it (form opened), if any
+    receipt_issued_at: Mapped[datetime | None]
 
     answers: Mapped[list[Answer]] = relationship(cascade="all, delete-orphan")
     unit: Mapped[Unit] = relationship()
@@ -496,3 +510,7 @@ user_units = Table(
     Column(
         "unit_id", ForeignKey("units.id", ondelete="CASCADE"), primary_key=True),
 )
+
+
+# Tables of feature subpackages live in their own modules; import them so metadata sees them.
+from .integrity import repeats as _repeats  # noqa: E402, F401

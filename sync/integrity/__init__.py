@@ -1,0 +1,1 @@
+"""Trust rules for ratings: form receipts and late uploads, repeat devices."""
