@@ -1,7 +1,7 @@
 """form receipts (responses.receipt_issued_at, campaigns.closed_at) and device_unit_claims
 
 Revision ID: 8b1f4c2d9e07
-Revises: 323140e8df5f
+Revises: a3d1e0f4b7c2
 Create Date: 2026-11-25 12:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '8b1f4c2d9e07'
-down_revision = '323140e8df5f'
+down_revision = 'a3d1e0f4b7c2'
 branch_labels = None
 depends_on = None
 

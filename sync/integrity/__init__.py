@@ -1,1 +1,2 @@
-"""Trust rules for ratings: form receipts and late uploads, repeat devices."""
+"""Integrity of the ratings: exclusions, fraud signals, form receipts and late uploads,
+repeat devices (and limits)."""
