@@ -70,7 +70,8 @@ class AnswerMap(fields.Field):
             if problem:
                 raise ValidationError(f"评议内容代码或评价档次代码{problem}")
             if not 0 < len(key) <= MAX_KEY:
-                raise ValidationError(f"评议内容代码须为 1–{MAX_KEY} 个字符（现为 {len(key)} 个）。")
+                raise ValidationError(
+                    f"评议内容代码须为 1–{MAX_KEY} 个字符（现为 {len(key)} 个）。")
             if not (isinstance(level, str) and 0 < len(level) <= MAX_KEY):
                 raise ValidationError(f"“{quote(key)}”的评价必须是 1–{MAX_KEY} 个字符的档次代码。")
         return value
@@ -101,7 +102,8 @@ class ResponseItemSchema(_ChineseSchema):
 
     id = fields.UUID(required=True, error_messages={**REQUIRED, "invalid_uuid": "必须是 UUID。"})
     token = Text(required=True,
-                 validate=validate.Length(1, MAX_TOKEN, error=f"链接长度须为 1–{MAX_TOKEN} 个字符。"),
+                 validate=validate.Length(1, MAX_TOKEN,
+                                          error=f"链接长度须为 1–{MAX_TOKEN} 个字符。"),
                  error_messages={**REQUIRED, "invalid": "必须是字符串。"})
     unit = Text(load_default=None, allow_none=True,
                 validate=validate.Length(1, 20, error="评议对象代码长度须为 1–20 个字符。"),
