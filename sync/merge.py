@@ -27,7 +27,8 @@ from qr.links import LinkError, LinkSigner
 from .clock import local_day
 from .db import write_transaction
 from .integrity.receipts import LATE_UPLOAD, check_upload_time
-from .integrity.repeats import REPEAT_DEVICE, claim_first_ratings
+from .integrity.repeats import REPEAT_DEVICE as REPEAT_DEVICE  # re-exported: the flag's name
+from .integrity.repeats import claim_first_ratings
 from .links import ResolvedLink, resolve_token
 from .models import Answer, Conflict, Response
 from .schemas import (
@@ -43,8 +44,6 @@ STORED = "stored"
 DUPLICATE = "duplicate"
 CONFLICT = "conflict"
 REJECTED = "rejected"
-
-__all__ = ["LATE_UPLOAD", "REPEAT_DEVICE", "merge_batch"]
 
 _item_schema = ResponseItemSchema()
 _envelope_schema = BatchEnvelopeSchema()
