@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from sync.models import Link, Response
 from sync.pool.models import PoolDrawn, PoolRater
-from sync.pool.sample import PoolError, choose, draw_sample, response_rates
+from sync.pool.sample import PoolError, choose, current_draw, draw_sample, response_rates
 
 from .helpers import personal_tokens, post, rating, write_csv
 
@@ -118,12 +118,13 @@ def test_a_redraw_is_refused_once_a_link_was_used(app, runner, session, client, 
     backdated = rating(old_tokens[0][2], 100, unit="ZF01", created_at=an_hour_ago)
     result = post(client, [backdated]).json["results"][0]
     assert result["status"] == "rejected" and result["code"] == "link_revoked"
-    name, group, token = personal_tokens(app, session, big_pool)[0]
+    token = personal_tokens(app, session, big_pool)[0][2]
     reply = post(client, [rating(token, 100, unit="ZF01")])
     assert reply.json["results"][0]["status"] == "stored"
     result = draw(runner, big_pool, "--per-group", "1", "--seed", "c")
     assert result.exit_code != 0 and "已开始评议，不能重新抽样" in result.output
-    assert personal_tokens(app, session, big_pool)[0] == (name, group, token)
+    session.expire_all()
+    assert current_draw(session, big_pool).seed == "b"  # the used draw stands
 
 
 def test_personal_link_rates_each_unit_once_sequentially(app, runner, session, client, big_pool):  # type: ignore[no-untyped-def]
