@@ -158,6 +158,7 @@ class _Preparer:
         self.signer = signer
         self.device_id = device_id
         self.today = today
+        self.client_ip: str | None = None  # evidence for fraud signals (sync.integrity.signals)
         self._resolved: dict[tuple[str, date], ResolvedLink | LinkError] = {}
         self._indexes: dict[int, QuestionnaireIndex] = {}
 
@@ -215,6 +216,7 @@ class _Preparer:
             "channel": link.channel,
             "visit_id": link.link.visit_id,
             "device_id": self.device_id,
+            "client_ip": self.client_ip,
             "identity_key": identity,
             "comment": (data["comment"] or "").strip() or None,
             "created_at": data["created_at"],
@@ -254,7 +256,8 @@ def _check_answers(questionnaire: QuestionnaireIndex,
 
 
 def merge_batch(
-    session: Session, signer: LinkSigner, body: object, today: date | None = None
+    session: Session, signer: LinkSigner, body: object, today: date | None = None,
+    client_ip: str | None = None,
 ) -> list[ItemResult]:
     """Validate and store a sync body; return one result per item, in request order.
 
@@ -265,6 +268,7 @@ def merge_batch(
     """
     device_id, raw_items = parse_envelope(body)
     preparer = _Preparer(session, signer, device_id, today or local_today())
+    preparer.client_ip = client_ip
     results: list[ItemResult] = []
     prepared: list[PreparedResponse | None] = []
     for raw in raw_items:

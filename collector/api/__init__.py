@@ -52,7 +52,7 @@ def sync():  # type: ignore[no-untyped-def]
     except (BadRequest, RecursionError):  # RecursionError: absurdly deep nesting
         return render_error(400, "请求体不是有效的 JSON。", "malformed_json")
     try:
-        results = merge_batch(db.session, signer(), body)
+        results = merge_batch(db.session, signer(), body, client_ip=request.remote_addr)
     except BatchError as exc:
         return render_error(400, exc.message, "bad_batch")
     return jsonify({"results": [r.to_dict() for r in results]})
