@@ -75,6 +75,32 @@ def snapshot(obj: Any, fields: list[str] | tuple[str, ...]) -> dict[str, Any]:
     return {name: jsonable(getattr(obj, name)) for name in fields}
 
 
+CAMPAIGN_FIELDS = ("title", "year", "status", "opens_on", "closes_on", "supervision_phone",
+                   "bottom_n", "min_seconds")
+CATEGORY_FIELDS = ("name",)
+UNIT_FIELDS = ("code", "name", "category_id")
+VISIT_FIELDS = ("place", "staff_name", "visit_date")
+FOLLOW_UP_FIELDS = ("status", "reply", "due_on", "closed_on", "owner_unit_id")
+
+
+def link_snapshot(link: Any) -> dict[str, Any]:
+    return {**snapshot(link, ("purpose", "channel", "visit_id", "max_age", "revoked_at",
+                              "replaced_by_id")),
+            "units": [u.code for u in link.units]}
+
+
+def account_snapshot(user: User) -> dict[str, Any]:
+    """An account without its password hash (a password change shows as a flag only)."""
+    return {**snapshot(user, ("username", "role", "display_name")),
+            "unit_ids": sorted(u.id for u in user.units)}
+
+
+def questionnaire_snapshot(questionnaire: Any) -> dict[str, Any]:
+    return {**snapshot(questionnaire, ("id", "version", "title", "comment_label",
+                                       "identity_required")),
+            "items": [[i.key, i.label, i.required] for i in questionnaire.items]}
+
+
 def record(session: Session, *, actor: User | None, action: str, target_type: str,
            target_id: object = None, campaign_id: int | None = None,
            before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,

@@ -26,6 +26,7 @@ from sync.exports import csv_chunks, rankings_table, responses_table, tallies_ta
 from sync.models import Campaign, Channel, Unit
 from sync.reports import FilterError, TallyFilter, campaign_activity, campaign_tally, parse_filter
 
+from ...audit import audit
 from ...auth import can_access_unit, current_user, login_required
 from ...errors import render_error
 from ...extensions import db
@@ -171,11 +172,17 @@ def export(campaign_id: int, fmt: str):  # type: ignore[no-untyped-def]
                                  "或 rankings（排名）。")
     tally_filter = _request_filter(campaign)
     if table_name == "responses":
-        table = responses_table(db.session, campaign, tally_filter, visible)
+        # Fraud signals are for admins: a unit must not learn how its raters are screened.
+        table = responses_table(db.session, campaign, tally_filter, visible,
+                                with_signals=visible is None)
     else:
         tally = campaign_tally(db.session, campaign, tally_filter).restricted(visible)
         table = (tallies_table if table_name == "tallies" else rankings_table)(tally)
     filename = f"campaign-{campaign.id}-{table_name}.{fmt}"
+    audit("export.download", "campaign", campaign.id, campaign_id=campaign.id,
+          after={"table": table_name, "format": fmt, "filter": tally_filter.to_params(),
+                 "units": sorted(visible) if visible is not None else "all"})
+    db.session.commit()
     if fmt == "csv":
         return Response(stream_with_context(csv_chunks(table)),
                         mimetype="text/csv; charset=utf-8",
