@@ -271,3 +271,25 @@ def _straight_lines(session: Session, campaign: Campaign, scope: list[Any],
     for response_id, unit_id in rows:
         report.add(response_id, unit_id, Signal(
             STRAIGHT_LINE, f"每一项都选了最低档（{label}），且没有填写意见建议。"))
+
+
+def review_list(session: Session, campaign: Campaign, unit_id: int,
+                limit: int = 200) -> list[tuple[Response, Flagged | None]]:
+    """A unit's flagged and excluded ratings, oldest first, with their signals (for review)."""
+    report = campaign_signals(session, campaign, {unit_id})
+    excluded = select(Response.id).where(Response.campaign_id == campaign.id,
+                                         Response.unit_id == unit_id,
+                                         Response.excluded_at.is_not(None))
+    rows = session.scalars(
+        select(Response).where(or_(Response.id.in_(list(report.flagged)),
+                                   Response.id.in_(excluded)))
+        .order_by(Response.created_at, Response.id).limit(limit))
+    return [(r, report.get(r.id)) for r in rows]
+
+
+def excluded_by_unit(session: Session, campaign: Campaign) -> dict[int, int]:
+    """How many ratings of each unit an admin has excluded."""
+    return dict(session.execute(
+        select(Response.unit_id, func.count())
+        .where(Response.campaign_id == campaign.id, Response.excluded_at.is_not(None))
+        .group_by(Response.unit_id)).all())
