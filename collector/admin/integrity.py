@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
 
+from sync.db import write_transaction
 from sync.integrity.exclusions import ExclusionError, exclude_response, include_response
 from sync.models import Response
 
@@ -14,16 +15,18 @@ from . import bp
 
 
 def _change(response_id: int, change, done: str):  # type: ignore[no-untyped-def]
-    response = db.session.get(Response, response_id)
-    if response is None:
-        abort(404)
+    actor = current_user()
     try:
-        change(db.session, response, reason=request.form.get("reason", ""),
-               actor=current_user(), ip=request.remote_addr)
+        # One write transaction (BEGIN IMMEDIATE on SQLite): the change and its audit row
+        # land together, and a concurrent click waits instead of failing on a lock upgrade.
+        with write_transaction(db.session):
+            response = db.session.get(Response, response_id)
+            if response is None:
+                abort(404)
+            change(db.session, response, reason=request.form.get("reason", ""), actor=actor,
+                   ip=request.remote_addr)
     except ExclusionError as exc:
-        db.session.rollback()
         return render_error(422, str(exc))
-    db.session.commit()
     flash(done)
     return redirect(url_for("reports.unit_detail", campaign_id=response.campaign_id,
                             unit_id=response.unit_id, _anchor="signals"))
