@@ -61,9 +61,10 @@ def audit_log():  # type: ignore[no-untyped-def]
     more = len(entries) > PAGE_SIZE
     entries = entries[:PAGE_SIZE]
     filters = {k: v for k, v in request.args.items() if k != "before" and v}
+    campaigns = db.session.scalars(select(Campaign).order_by(Campaign.id.desc())).all()
     return render_template(
         "admin/audit.html", entries=entries, more=more, filters=filters,
         next_before=entries[-1].id if more else None, changed_fields=changed_fields,
         action_labels=ACTION_LABELS, beijing=_beijing,
         users=db.session.scalars(select(User).order_by(User.username)).all(),
-        campaigns=db.session.scalars(select(Campaign).order_by(Campaign.id.desc())).all())
+        campaigns=campaigns, campaign_titles={c.id: c.title for c in campaigns})
