@@ -401,3 +401,13 @@ def test_log_page_pages_by_key(admin_client, session):
     second = admin_client.get(link.replace("&amp;", "&"))
     assert len(_shown(second)) == 5
     assert "更早的记录" not in second.get_data(as_text=True)
+
+
+def test_log_page_escapes_what_people_typed(admin_client, session):
+    script = "<script>alert(1)</script>"
+    record(session, actor=None, action="campaign.update", target_type="campaign",
+           target_id=script, before={"title": "旧"}, after={"title": script})
+    session.commit()
+    html = admin_client.get("/admin/audit").get_data(as_text=True)
+    assert script not in html
+    assert "&lt;script&gt;" in html or "\\u003cscript\\u003e" in html
