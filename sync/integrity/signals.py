@@ -140,10 +140,8 @@ def _seconds_between(later: Any, earlier: Any, dialect: str) -> ColumnElement[fl
 
 def _too_fast(session: Session, campaign: Campaign, scope: list[Any],
               report: SignalReport) -> None:
-    # The form receipt is the server-signed time the rater opened the form (h2's receipts).
-    opened = getattr(Response, "receipt_issued_at", None)
-    if opened is None:
-        return
+    # The form receipt is the server-signed time the rater opened the form.
+    opened = Response.receipt_issued_at
     limit = campaign.min_seconds
     seconds = _seconds_between(Response.created_at, opened,
                                session.get_bind().dialect.name).label("seconds")

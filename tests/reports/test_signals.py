@@ -25,23 +25,30 @@ def campaign(make_campaign):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def send(client, make_link):  # type: ignore[no-untyped-def]
     """Post one rating through /api/v1/sync with a chosen device and client address."""
-    tokens: dict[tuple[str, Channel], str] = {}
+    links: dict[tuple[str, Channel], tuple] = {}  # (code, channel) -> (link, token)
+
+    def link_for(campaign, code, channel=Channel.ONLINE):  # type: ignore[no-untyped-def]
+        if (code, channel) not in links:
+            place = "青山村" if channel == Channel.VISIT else None
+            links[(code, channel)] = make_link(campaign, [code], channel, place)
+        return links[(code, channel)]
 
     def post(campaign, code, letters="SSSSS", *, device=None, ip="192.0.2.1", comment="",
-             channel=Channel.ONLINE):  # type: ignore[no-untyped-def]
-        if (code, channel) not in tokens:
-            place = "青山村" if channel == Channel.VISIT else None
-            tokens[(code, channel)] = make_link(campaign, [code], channel, place)[1]
-        item = {"id": str(uuid.uuid4()), "token": tokens[(code, channel)],
-                "created_at": (datetime.now(timezone.utc) - timedelta(minutes=1)).isoformat(),
+             channel=Channel.ONLINE, receipt=None, created=None):  # type: ignore[no-untyped-def]
+        created = created or datetime.now(timezone.utc) - timedelta(minutes=1)
+        item = {"id": str(uuid.uuid4()), "token": link_for(campaign, code, channel)[1],
+                "created_at": created.isoformat(),
                 "answers": {k: LEVELS[x] for k, x in zip(ITEM_KEYS, letters, strict=True)},
                 "comment": comment, "identity": "enterprise"}
+        if receipt:
+            item["receipt"] = receipt
         reply = client.post("/api/v1/sync", json={"device_id": device or str(uuid.uuid4()),
                                                   "responses": [item]},
                             environ_base={"REMOTE_ADDR": ip})
         assert reply.json["results"][0]["status"] == "stored", reply.json
         return item["id"]
 
+    post.link_for = link_for  # type: ignore[attr-defined]
     return post
 
 
@@ -141,15 +148,24 @@ def test_unit_scope_reports_only_that_units_ratings(session, campaign, send):
     assert [e.unit_id for e in report.flagged.values()] == [zf01.id]
 
 
-@pytest.mark.skipif(not hasattr(Response, "receipt_issued_at"),
-                    reason="too_fast needs Response.receipt_issued_at (form receipts, branch h2)")
-def test_too_fast(session, campaign, send):
-    fast, slow = send(campaign, "ZF01"), send(campaign, "ZF02")
-    for rid, seconds in ((fast, 3), (slow, 40)):
-        row = session.scalar(select(Response).where(Response.uuid == rid))
-        row.receipt_issued_at = row.created_at - timedelta(seconds=seconds)
-    session.commit()
+def test_too_fast(app, session, campaign, send):
+    """Time taken = the phone's submit time − the server-signed time the form was opened."""
+    signer = app.extensions["link_signer"]
+    created = datetime.now(timezone.utc) - timedelta(minutes=1)
+    link, _ = send.link_for(campaign, "ZF01")
+
+    def receipt(seconds_before: int) -> str:
+        return signer.sign_receipt(link.id, issued_at=created - timedelta(seconds=seconds_before))
+
+    fast = send(campaign, "ZF01", receipt=receipt(3), created=created)
+    slow = send(campaign, "ZF01", receipt=receipt(40), created=created)
+    send(campaign, "ZF02", created=created)  # no receipt (an old phone): nothing to measure
+    opened = dict(session.execute(select(Response.uuid, Response.receipt_issued_at)).all())
+    assert opened[fast] is not None and opened[slow] is not None
     flagged, report = kinds(session, campaign)
     assert flagged == {fast: [sig.TOO_FAST]}
     assert "3 秒" in next(iter(report.flagged.values())).signals[0].reason
 
+    campaign.min_seconds = 2  # the campaign's own threshold decides
+    session.commit()
+    assert kinds(session, campaign)[0] == {}
