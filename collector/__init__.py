@@ -8,6 +8,7 @@ from flask import Flask
 
 from qr.links import LinkSigner
 
+from . import security
 from .config import from_environment
 from .extensions import db, migrate
 
@@ -21,6 +22,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(from_environment(app.instance_path))
     if test_config:
         app.config.from_mapping(test_config)
+
+    security.init_app(app)
 
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # readable Chinese in JSON
     db.init_app(app)

@@ -14,6 +14,7 @@ from sync.merge import BatchError, merge_batch
 from ..errors import render_error
 from ..extensions import db
 from ..links import resolve, signer
+from ..ratelimits import limit_form, limit_sync
 
 bp = Blueprint("api", __name__)
 
@@ -32,6 +33,7 @@ def healthz():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/api/v1/forms/<token>")
+@limit_form
 def form(token: str):  # type: ignore[no-untyped-def]
     """Return the form definition behind a link.
 
@@ -45,6 +47,7 @@ def form(token: str):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/api/v1/sync")
+@limit_sync
 def sync():  # type: ignore[no-untyped-def]
     """Merge a batch of responses; one result per item, in request order."""
     try:
