@@ -1,4 +1,4 @@
-"""JSON API: /api/v1/sync, /api/v1/forms/<token>, /healthz."""
+"""JSON API: /api/v1/sync, /api/v1/forms/<token>, /api/v1/openapi.json, /healthz."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from ..errors import render_error
 from ..extensions import db
 from ..links import resolve, signer
 from ..ratelimits import limit_form, limit_sync
+from .openapi import build_spec
 
 bp = Blueprint("api", __name__)
 
@@ -59,3 +60,9 @@ def sync():  # type: ignore[no-untyped-def]
     except BatchError as exc:
         return render_error(400, exc.message, "bad_batch")
     return jsonify({"results": [r.to_dict() for r in results]})
+
+
+@bp.get("/api/v1/openapi.json")
+def openapi():  # type: ignore[no-untyped-def]
+    """The OpenAPI 3 document of this API."""
+    return jsonify(build_spec())
