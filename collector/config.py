@@ -39,6 +39,8 @@ def from_environment(instance_path: str) -> dict:
         # A sliding window: failures just before a minute boundary still count after it.
         "RATELIMIT_STRATEGY": "moving-window",
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Several installs sharing one Redis keep their counters apart by prefix.
+        "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", ""),
         # Sync uploads per device id (client-chosen, so also per address below) and per address:
         # villages and halls share one address behind NAT, so that limit is generous.
         "SYNC_RATE_LIMIT": os.environ.get("SYNC_RATE_LIMIT", "30 per minute"),
