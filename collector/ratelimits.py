@@ -47,13 +47,20 @@ def _form_request_cost() -> int:
     return request.environ.get(COST_KEY, 1)
 
 
+def _not_refused(response: Response) -> bool:
+    """A request refused with 429 (by the device limit, say) does not use the address's budget:
+    one phone hammering must not lock out the rest of its village."""
+    return response.status_code != 429
+
+
 def limit_sync(view: Callable[..., Any]) -> Callable[..., Any]:
     """Limit a sync endpoint per device id (SYNC_RATE_LIMIT) and per address (ADDRESS_RATE_LIMIT)."""
     per_device = limiter.limit(lambda: current_app.config["SYNC_RATE_LIMIT"],
                                key_func=sync_device_key, scope="sync-device")
     per_address = limiter.limit(lambda: current_app.config["ADDRESS_RATE_LIMIT"],
-                                key_func=get_remote_address, scope="sync-address")
-    return per_device(per_address(view))
+                                key_func=get_remote_address, scope="sync-address",
+                                deduct_when=_not_refused)
+    return per_address(per_device(view))
 
 
 #: One budget per address shared by every page that looks a link up (/s/, /q/, the forms API),
