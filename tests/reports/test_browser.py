@@ -59,7 +59,7 @@ def test_dashboard_on_a_phone_escapes_and_refreshes(app, client, session, live_u
                                                  "conduct", "integrity")}}]})
         assert reply.json["results"][0]["status"] == "stored"
         page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
-        page.wait_for_function("document.getElementById('total').textContent === '3'")
+        page.wait_for_function("() => document.getElementById('total').textContent === '3'")
         assert "<b>新意见</b>" in page.locator("#comments").inner_text()
         assert page.locator("#comments b").count() == 0
         assert page.locator("[onmouseover]").count() == 0
