@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Response, current_app, request
 from flask_limiter.util import get_remote_address
+from werkzeug.exceptions import BadRequest
 
 from .extensions import limiter
 
@@ -26,8 +27,8 @@ COST_KEY = "pingyi.form_request_cost"  # per request (the WSGI environ), unlike 
 def sync_device_key() -> str:
     """The device id the batch names; without a usable one, the sender's address."""
     try:
-        body = request.get_json(force=True, silent=True)
-    except RecursionError:  # absurdly deep JSON: the view answers 400
+        body = request.get_json(force=True)  # parsed as the view parses it: cached for it
+    except (BadRequest, RecursionError):  # not JSON, or absurdly deep: the view answers 400
         body = None
     device = body.get("device_id") if isinstance(body, dict) else None
     if isinstance(device, str) and 0 < len(device) <= MAX_DEVICE_ID:
@@ -54,7 +55,7 @@ def _not_refused(response: Response) -> bool:
 
 
 def limit_sync(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Limit a sync endpoint per device id (SYNC_RATE_LIMIT) and per address (ADDRESS_RATE_LIMIT)."""
+    """Limit sync per device id (SYNC_RATE_LIMIT) and per address (ADDRESS_RATE_LIMIT)."""
     per_device = limiter.limit(lambda: current_app.config["SYNC_RATE_LIMIT"],
                                key_func=sync_device_key, scope="sync-device")
     per_address = limiter.limit(lambda: current_app.config["ADDRESS_RATE_LIMIT"],
