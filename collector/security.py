@@ -19,7 +19,9 @@ NONCE_KEY = "pingyi.csp_nonce"
 #: keys that were ever published (old READMEs, the former development default): never accepted
 KNOWN_PUBLIC_KEYS = frozenset({"dev-only-secret-change-me", "dev", "secret", "change-me"})
 
-RATE_LIMITED = "操作过于频繁，请 {seconds} 秒后再试。已填写的评议保存在本机，不会丢失。"
+RATE_LIMITED = "操作过于频繁，请 {seconds} 秒后再试。"
+#: said to phones uploading their queue, which keeps every rating until the server takes it
+QUEUE_KEPT = "已填写的评议保存在本机，不会丢失。"
 
 
 class InsecureSecretKey(RuntimeError):
@@ -34,24 +36,28 @@ def instance_secret(instance_path: str | os.PathLike[str]) -> str:
     """
     path = Path(instance_path) / SECRET_FILE
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "w", encoding="ascii") as out:
-                out.write(secrets.token_urlsafe(48) + "\n")
-                out.flush()
-                os.fsync(out.fileno())
-            try:
-                os.link(temporary, path)
-            except FileExistsError:
-                pass  # another worker created it first: use theirs
-        finally:
-            temporary.unlink(missing_ok=True)
+        _create_secret_file(path)
     key = path.read_text(encoding="ascii").strip()
     if not key:
         raise InsecureSecretKey(f"{path} is empty; delete it to have a new key generated")
     return key
+
+
+def _create_secret_file(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as out:
+            out.write(secrets.token_urlsafe(48) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            os.link(temporary, path)  # atomic, and never replaces an existing file
+        except FileExistsError:
+            pass  # another worker created it first: use theirs
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def resolve_secret_key(app: Flask) -> None:
@@ -59,9 +65,11 @@ def resolve_secret_key(app: Flask) -> None:
     key = app.config.get("SECRET_KEY")
     if not key:
         app.config["SECRET_KEY"] = instance_secret(app.instance_path)
-    elif key in KNOWN_PUBLIC_KEYS:
-        raise InsecureSecretKey("SECRET_KEY is a published example value; unset it to have a "
-                                "random key generated in the instance folder, or set your own")
+    published = KNOWN_PUBLIC_KEYS & {key, *app.config.get("SECRET_KEY_FALLBACKS", ())}
+    if published:
+        raise InsecureSecretKey("SECRET_KEY or SECRET_KEY_FALLBACKS holds a published example "
+                                "value; unset SECRET_KEY to have a random key generated in the "
+                                "instance folder, or set your own")
 
 
 def csp_nonce() -> str:
@@ -125,7 +133,10 @@ def rate_limited(exc: RateLimitExceeded):  # type: ignore[no-untyped-def]
     current = limiter.current_limit
     wait = math.ceil(current.reset_at - time.time()) if current is not None else 60
     seconds = max(1, wait)
-    response, status = render_error(429, RATE_LIMITED.format(seconds=seconds), "rate_limited")
+    message = RATE_LIMITED.format(seconds=seconds)
+    if request.path.startswith("/api/v1/sync"):
+        message += QUEUE_KEPT
+    response, status = render_error(429, message, "rate_limited")
     response = current_app.make_response((response, status))
     response.headers["Retry-After"] = str(seconds)
     return response

@@ -102,8 +102,9 @@ def _sign_session(host, key: str, payload: dict) -> str:  # type: ignore[no-unty
         host.secret_key = original
 
 
-def test_a_published_secret_key_is_refused(monkeypatch, tmp_path):
-    monkeypatch.setenv("SECRET_KEY", PUBLIC_DEV_KEY)
+@pytest.mark.parametrize("variable", ["SECRET_KEY", "SECRET_KEY_FALLBACKS"])
+def test_a_published_secret_key_is_refused(monkeypatch, tmp_path, variable):
+    monkeypatch.setenv(variable, PUBLIC_DEV_KEY)
     with pytest.raises(security.InsecureSecretKey):
         create_app(instance_path=str(tmp_path))
 
