@@ -29,7 +29,10 @@ def composite_chart(category: str, units: list[Any]) -> Markup:
     return Markup(score_bars(f"{category} 综合得分", bars))  # noqa: S704 - escaped by sync.charts
 
 
-def report_html(data: ReportData) -> str:
-    """Render the report; every value is escaped by Jinja, the charts by sync.charts."""
+def report_html(data: ReportData, nonce: str | None = None) -> str:
+    """Render the report; every value is escaped by Jinja, the charts by sync.charts.
+
+    `nonce` marks the inline stylesheet for a page served under a Content-Security-Policy.
+    """
     return _env.get_template("report.html").render(data=data, spec=data.scores.spec,
-                                                   chart=composite_chart)
+                                                   chart=composite_chart, nonce=nonce)

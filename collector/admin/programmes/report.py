@@ -11,6 +11,7 @@ from sync.programmes.report_pdf import report_pdf
 from sync.programmes.scores import NoProgramme
 
 from ...auth import admin_required
+from ...security import csp_nonce
 from ...errors import render_error
 from ...extensions import db
 from . import bp, campaign_or_404
@@ -26,7 +27,7 @@ def report(campaign_id: int, fmt: str):  # type: ignore[no-untyped-def]
     except NoProgramme:
         return render_error(404, "请先设置评议方案。")
     if fmt == "html":
-        return Response(report_html(data), mimetype="text/html")
+        return Response(report_html(data, csp_nonce()), mimetype="text/html")
     try:
         pdf = report_pdf(data)
     except FontMissing:
