@@ -11,9 +11,9 @@ from sync.programmes.report_pdf import report_pdf
 from sync.programmes.scores import NoProgramme
 
 from ...auth import admin_required
-from ...security import csp_nonce
 from ...errors import render_error
 from ...extensions import db
+from ...security import csp_nonce
 from . import bp, campaign_or_404
 
 
