@@ -24,8 +24,10 @@ from qr.links import LinkError, LinkSigner
 
 from .clock import local_day, local_today
 from .db import write_transaction
-from .links import ResolvedLink, check_rated_before_revocation, resolve_token
+from .link_cache import CachedLink, LinkCache, LinkView
+from .links import check_campaign_open, check_rated_before_revocation
 from .models import Answer, Channel, Conflict, Response
+from .reports.totals import apply_delta
 from .schemas import BatchEnvelopeSchema, ResponseItemSchema, describe_errors
 
 STORED = "stored"
@@ -150,42 +152,36 @@ class QuestionnaireIndex:
 
 
 class _Preparer:
-    """Validates items of one batch, resolving each distinct token once."""
+    """Validates items of one batch against the worker's cache of links and questionnaires."""
 
-    def __init__(self, session: Session, signer: LinkSigner, device_id: str | None,
+    def __init__(self, view: LinkView, signer: LinkSigner, device_id: str | None,
                  today: date) -> None:
-        self.session = session
+        self.view = view
         self.signer = signer
         self.device_id = device_id
         self.today = today
-        self._resolved: dict[tuple[str, date], ResolvedLink | LinkError] = {}
-        self._indexes: dict[int, QuestionnaireIndex] = {}
+        self._resolved: dict[str, CachedLink | LinkError] = {}
 
-    def index(self, link: ResolvedLink) -> QuestionnaireIndex:
-        campaign = link.campaign
-        if campaign.id not in self._indexes:
-            self._indexes[campaign.id] = QuestionnaireIndex.of(campaign.questionnaire)
-        return self._indexes[campaign.id]
+    def index(self, link: CachedLink) -> QuestionnaireIndex:
+        return self.view.index(link.campaign.questionnaire_id, QuestionnaireIndex.of)
 
-    def resolve(self, token: str, day: date) -> ResolvedLink:
-        key = (token, day)
-        if key not in self._resolved:
+    def resolve(self, token: str, day: date) -> CachedLink:
+        if token not in self._resolved:
             try:
                 # Revocation is judged per item: ratings made before it still count.
-                self._resolved[key] = resolve_token(self.session, self.signer, token, day,
-                                                    accept_revoked=True)
+                self._resolved[token] = self.view.resolve(self.signer, token)
             except LinkError as exc:
-                self._resolved[key] = exc
-        found = self._resolved[key]
+                self._resolved[token] = exc
+        found = self._resolved[token]
         if isinstance(found, LinkError):
             raise ItemRejected(found.message, found.reason)
+        try:
+            check_campaign_open(found.campaign, day)
+        except LinkError as exc:
+            raise ItemRejected(exc.message, exc.reason) from exc
         return found
 
-    def prepare(self, raw: Any) -> PreparedResponse:
-        try:
-            data = _item_schema.load(raw)
-        except ValidationError as exc:
-            raise ItemRejected(describe_errors(exc.messages)) from exc
+    def prepare(self, raw: Any, data: dict[str, Any]) -> PreparedResponse:
         # A rating made before the close date may be uploaded later (field staff back in town).
         rated_on = min(local_day(data["created_at"]), self.today)
         link = self.resolve(data["token"], rated_on)
@@ -253,41 +249,59 @@ def _check_answers(questionnaire: QuestionnaireIndex,
     return answers
 
 
+def _load(raw: Any) -> dict[str, Any]:
+    """Check one item's shape (no database needed)."""
+    try:
+        return _item_schema.load(raw)
+    except ValidationError as exc:
+        raise ItemRejected(describe_errors(exc.messages)) from exc
+
+
 def merge_batch(
-    session: Session, signer: LinkSigner, body: object, today: date | None = None
+    session: Session, signer: LinkSigner, body: object, today: date | None = None,
+    cache: LinkCache | None = None,
 ) -> list[ItemResult]:
     """Validate and store a sync body; return one result per item, in request order.
 
-    Valid items are stored even when others are rejected. All writes happen in one transaction,
-    so a crash leaves either every stored item of the batch or none (the phone then retries).
+    Valid items are stored even when others are rejected. Everything after the shape checks
+    runs in one write transaction, so a crash leaves either every stored item of the batch or
+    none (the phone then retries). `cache` is the worker's LinkCache (a fresh one by default).
 
     :raise BatchError: the body as a whole is unusable.
     """
     device_id, raw_items = parse_envelope(body)
-    preparer = _Preparer(session, signer, device_id, today or local_today())
+    loaded: list[dict[str, Any] | ItemRejected] = []
+    for raw in raw_items:
+        try:
+            loaded.append(_load(raw))
+        except ItemRejected as exc:
+            loaded.append(exc)
     results: list[ItemResult] = []
     prepared: list[PreparedResponse | None] = []
-    for raw in raw_items:
-        item_id = raw.get("id") if isinstance(raw, dict) else None
-        try:
-            prepared_item = preparer.prepare(raw)
-        except ItemRejected as exc:
-            results.append(ItemResult(str(item_id or ""), REJECTED, exc.message, exc.code))
-            prepared.append(None)
-            continue
-        results.append(ItemResult(str(item_id), ""))  # echo the id exactly as the phone sent it
-        prepared.append(prepared_item)
+    with write_transaction(session):
+        view = (cache or LinkCache()).current(session)
+        preparer = _Preparer(view, signer, device_id, today or local_today())
+        for raw, data in zip(raw_items, loaded, strict=True):
+            item_id = raw.get("id") if isinstance(raw, dict) else None
+            try:
+                if isinstance(data, ItemRejected):
+                    raise data
+                prepared_item = preparer.prepare(raw, data)
+            except ItemRejected as exc:
+                results.append(ItemResult(str(item_id or ""), REJECTED, exc.message, exc.code))
+                prepared.append(None)
+                continue
+            results.append(ItemResult(str(item_id), ""))  # echo the id exactly as sent
+            prepared.append(prepared_item)
 
-    valid = [p for p in prepared if p is not None]
-    if valid:
-        statuses = _store(session, valid)
-        for result, item in zip(results, prepared, strict=True):
-            if item is not None:
-                result.status = statuses[id(item)]
-                if result.status == CONFLICT:
-                    result.error = "该编号的评议已保存过且内容不同，新内容已另存待核查。"
-    else:
-        session.rollback()  # end the read transaction
+        valid = [p for p in prepared if p is not None]
+        if valid:
+            statuses = _store(session, valid)
+            for result, item in zip(results, prepared, strict=True):
+                if item is not None:
+                    result.status = statuses[id(item)]
+                    if result.status == CONFLICT:
+                        result.error = "该编号的评议已保存过且内容不同，新内容已另存待核查。"
     return results
 
 
@@ -297,7 +311,10 @@ def _insert(session: Session):  # type: ignore[no-untyped-def]
 
 
 def _store(session: Session, items: list[PreparedResponse]) -> dict[int, str]:
-    """Insert-if-absent every item in one transaction; return status by id(item)."""
+    """Insert-if-absent every item in the caller's transaction; return status by id(item).
+
+    New counted ratings enter the running totals in the same transaction.
+    """
     insert = _insert(session)
     statuses: dict[int, str] = {}
     first_by_uuid: dict[str, PreparedResponse] = {}
@@ -311,52 +328,56 @@ def _store(session: Session, items: list[PreparedResponse]) -> dict[int, str]:
     # (PostgreSQL would otherwise detect a deadlock between them).
     firsts = sorted(first_by_uuid.values(), key=lambda i: i.uuid)
 
-    with write_transaction(session):
-        conn = session.connection()
-        # executemany through SQLAlchemy's "insertmanyvalues": batched multi-row INSERTs whose
-        # compiled form is cached, with RETURNING naming the rows this call really inserted.
-        stmt = (insert(Response).on_conflict_do_nothing(index_elements=["uuid"])
-                .returning(Response.id, Response.uuid))
-        new_ids = {uuid: rid for rid, uuid in conn.execute(stmt, [i.row for i in firsts])}
-        answer_rows = [
-            {**answer, "response_id": new_ids[item.uuid]}
-            for item in firsts if item.uuid in new_ids for answer in item.answers
-        ]
-        if answer_rows:
-            conn.execute(insert(Answer), answer_rows)
-        _flag_repeat_devices(session, [i for i in firsts if i.uuid in new_ids], new_ids)
+    conn = session.connection()
+    # executemany through SQLAlchemy's "insertmanyvalues": batched multi-row INSERTs whose
+    # compiled form is cached, with RETURNING naming the rows this call really inserted.
+    stmt = (insert(Response).on_conflict_do_nothing(index_elements=["uuid"])
+            .returning(Response.id, Response.uuid))
+    new_ids = {uuid: rid for rid, uuid in conn.execute(stmt, [i.row for i in firsts])}
+    answer_rows = [
+        {**answer, "response_id": new_ids[item.uuid]}
+        for item in firsts if item.uuid in new_ids for answer in item.answers
+    ]
+    if answer_rows:
+        conn.execute(insert(Answer), answer_rows)
+    repeats_flagged = _flag_repeat_devices(
+        session, [i for i in firsts if i.uuid in new_ids], new_ids)
+    apply_delta(session, set(new_ids.values()) - repeats_flagged, 1)
 
-        existing = [i.uuid for i in firsts if i.uuid not in new_ids]
-        stored_hash = dict(session.execute(
-            select(Response.uuid, Response.content_hash).where(Response.uuid.in_(existing))
-        ).all()) if existing else {}
-        stored_hash.update({i.uuid: i.content_hash for i in firsts if i.uuid in new_ids})
+    existing = [i.uuid for i in firsts if i.uuid not in new_ids]
+    stored_hash = dict(session.execute(
+        select(Response.uuid, Response.content_hash).where(Response.uuid.in_(existing))
+    ).all()) if existing else {}
+    stored_hash.update({i.uuid: i.content_hash for i in firsts if i.uuid in new_ids})
 
-        conflicts = []
-        for item in firsts + repeats:
-            if item.uuid in new_ids and first_by_uuid[item.uuid] is item:
-                statuses[id(item)] = STORED
-            elif stored_hash[item.uuid] == item.content_hash:
-                statuses[id(item)] = DUPLICATE
-            else:
-                statuses[id(item)] = CONFLICT
-                conflicts.append({"uuid": item.uuid, "content_hash": item.content_hash,
-                                  "device_id": item.row["device_id"], "payload": item.raw,
-                                  "received_at": item.row["received_at"]})
-        if conflicts:
-            conflicts.sort(key=lambda c: (c["uuid"], c["content_hash"]))
-            conn.execute(insert(Conflict).on_conflict_do_nothing(
-                index_elements=["uuid", "content_hash"]), conflicts)
+    conflicts = []
+    for item in firsts + repeats:
+        if item.uuid in new_ids and first_by_uuid[item.uuid] is item:
+            statuses[id(item)] = STORED
+        elif stored_hash[item.uuid] == item.content_hash:
+            statuses[id(item)] = DUPLICATE
+        else:
+            statuses[id(item)] = CONFLICT
+            conflicts.append({"uuid": item.uuid, "content_hash": item.content_hash,
+                              "device_id": item.row["device_id"], "payload": item.raw,
+                              "received_at": item.row["received_at"]})
+    if conflicts:
+        conflicts.sort(key=lambda c: (c["uuid"], c["content_hash"]))
+        conn.execute(insert(Conflict).on_conflict_do_nothing(
+            index_elements=["uuid", "content_hash"]), conflicts)
     return statuses
 
 
 def _flag_repeat_devices(
     session: Session, stored: Iterable[PreparedResponse], new_ids: dict[str, int]
-) -> None:
-    """Flag poster ratings from a device that already rated the same unit (kept, not dropped)."""
+) -> set[int]:
+    """Flag poster ratings from a device that already rated the same unit (kept, not dropped).
+
+    Returns the ids flagged: they are stored but not counted.
+    """
     poster = [i for i in stored if i.row["channel"] == Channel.ONLINE and i.row["device_id"]]
     if not poster:
-        return
+        return set()
     pairs = {(i.row["device_id"], i.row["unit_id"]) for i in poster}
     # The first rating per (device, unit) counts; one row per pair, whatever the history size.
     first_ids = select(func.min(Response.id)).where(
@@ -369,3 +390,4 @@ def _flag_repeat_devices(
     if flagged:
         session.execute(update(Response).where(Response.id.in_(flagged))
                         .values(flags=[REPEAT_DEVICE], is_repeat=True))
+    return set(flagged)

@@ -370,6 +370,8 @@ class Response(Base):
     __table_args__ = (
         Index("ix_responses_campaign_unit", "campaign_id", "unit_id"),
         Index("ix_responses_device_unit", "device_id", "unit_id"),
+        # the dashboard's latest comments, newest first, without a scan
+        Index("ix_responses_campaign_received", "campaign_id", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -496,3 +498,8 @@ user_units = Table(
     Column(
         "unit_id", ForeignKey("units.id", ondelete="CASCADE"), primary_key=True),
 )
+
+
+# Tables defined next to their feature, imported here so the metadata knows them.
+from .reports import totals as _totals  # noqa: E402,F401
+from . import link_cache as _link_cache  # noqa: E402,F401

@@ -13,7 +13,7 @@ from sync.merge import BatchError, merge_batch
 
 from ..errors import render_error
 from ..extensions import db
-from ..links import resolve, signer
+from ..links import link_cache, resolve, signer
 
 bp = Blueprint("api", __name__)
 
@@ -52,7 +52,7 @@ def sync():  # type: ignore[no-untyped-def]
     except (BadRequest, RecursionError):  # RecursionError: absurdly deep nesting
         return render_error(400, "请求体不是有效的 JSON。", "malformed_json")
     try:
-        results = merge_batch(db.session, signer(), body)
+        results = merge_batch(db.session, signer(), body, cache=link_cache())
     except BatchError as exc:
         return render_error(400, exc.message, "bad_batch")
     return jsonify({"results": [r.to_dict() for r in results]})

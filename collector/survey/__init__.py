@@ -19,7 +19,7 @@ from sync.models import Channel
 
 from ..errors import render_error
 from ..extensions import db
-from ..links import resolve, signer
+from ..links import link_cache, resolve, signer
 from .compress import gzip_response
 
 bp = Blueprint("survey", __name__)
@@ -105,7 +105,7 @@ def form(token: str):  # type: ignore[no-untyped-def]
     rated_before = units_rated_by_device(db.session, link, device)
     db.session.rollback()  # the merge owns its own transaction
     body = {"device_id": device, "responses": [item]}
-    (result,) = merge_batch(db.session, signer(), body)
+    (result,) = merge_batch(db.session, signer(), body, cache=link_cache())
     if result.status == REJECTED:
         return render_form(token, link, device, 422, values=request.form, error=result.error)
     unit = link.unit_by_code(item["unit"])

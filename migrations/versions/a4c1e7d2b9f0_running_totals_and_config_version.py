@@ -1,0 +1,53 @@
+"""Running tally totals, the config version that invalidates workers' caches, and an index
+for the dashboard's latest comments
+
+Revision ID: a4c1e7d2b9f0
+Revises: 323140e8df5f
+Create Date: 2026-11-25 12:00:00
+
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = 'a4c1e7d2b9f0'
+down_revision = '323140e8df5f'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        'tally_totals',
+        sa.Column('campaign_id', sa.Integer(), nullable=False),
+        sa.Column('unit_id', sa.Integer(), nullable=False),
+        sa.Column('item_id', sa.Integer(), nullable=False),
+        sa.Column('level_id', sa.Integer(), nullable=False),
+        sa.Column('channel', sa.String(length=20), nullable=False),
+        sa.Column('identity_key', sa.String(length=40), nullable=False),
+        sa.Column('day', sa.Date(), nullable=False),
+        sa.Column('n', sa.Integer(), nullable=False),
+        sa.Column('score_sum', sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'],
+                                name=op.f('fk_tally_totals_campaign_id_campaigns'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('campaign_id', 'unit_id', 'item_id', 'level_id', 'channel',
+                                'identity_key', 'day', name=op.f('pk_tally_totals')),
+    )
+    op.create_table(
+        'config_version',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('value', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_config_version')),
+    )
+    op.execute("INSERT INTO config_version (id, value) VALUES (1, 1)")
+    with op.batch_alter_table('responses', schema=None) as batch_op:
+        batch_op.create_index('ix_responses_campaign_received', ['campaign_id', 'received_at'],
+                              unique=False)
+    # Ratings stored before this revision enter the totals with `collector rebuild-tallies`.
+
+
+def downgrade():
+    with op.batch_alter_table('responses', schema=None) as batch_op:
+        batch_op.drop_index('ix_responses_campaign_received')
+    op.drop_table('config_version')
+    op.drop_table('tally_totals')
