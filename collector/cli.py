@@ -14,7 +14,9 @@ from werkzeug.security import generate_password_hash
 from sync.exports import rankings_table, responses_table, tallies_table, write_csv, write_xlsx
 from sync.links import issue_link
 from sync.models import Campaign, Channel, Role, Unit, User
+from sync.db import write_transaction
 from sync.reports import campaign_tally
+from sync.reports.totals import rebuild_totals
 
 from .extensions import db
 from .links import form_url
@@ -119,6 +121,21 @@ def export(campaign_id: int, fmt: str, out: Path) -> None:
         write_csv(path, table)
         written.append(str(path))
     click.echo(f"{count} responses -> {'; '.join(written)}")
+
+
+@bp.cli.command("rebuild-tallies")
+@click.option("--campaign", "campaign_id", type=int, default=None,
+              help="only this campaign (default: all)")
+def rebuild_tallies(campaign_id: int | None) -> None:
+    """Recompute the running tally totals from the stored responses."""
+    ids = [_campaign(campaign_id).id] if campaign_id else list(
+        db.session.scalars(select(Campaign.id).order_by(Campaign.id)))
+    db.session.rollback()
+    with click.progressbar(ids, label="rebuilding tallies", show_pos=True) as bar:
+        for cid in bar:
+            with write_transaction(db.session):  # one campaign per short transaction
+                rebuild_totals(db.session, [cid])
+    click.echo(f"tallies rebuilt for {len(ids)} campaign(s)")
 
 
 @bp.cli.command("posters")
