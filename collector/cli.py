@@ -11,10 +11,10 @@ from flask_migrate import upgrade
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
+from sync.db import write_transaction
 from sync.exports import rankings_table, responses_table, tallies_table, write_csv, write_xlsx
 from sync.links import issue_link
 from sync.models import Campaign, Channel, Role, Unit, User
-from sync.db import write_transaction
 from sync.reports import campaign_tally
 from sync.reports.totals import rebuild_totals
 

@@ -2,9 +2,9 @@
 
 Every ORM flush that touches a campaign, unit, link, visit or questionnaire row bumps one
 counter (`ConfigVersion`) in the same transaction. A sync batch reads that counter inside its
-own write transaction and throws the worker's cache away when it moved, so a revoked link or a
-new questionnaire version is seen at once on every worker and every host, at the price of one
-one-row SELECT per batch. Everything cached is plain frozen data, never ORM objects, so it
+own write transaction (riding on its INSERT's RETURNING) and, when it moved, throws the worker's
+cache away and runs again, so a revoked link or a new questionnaire version is seen at once on
+every worker and every host. Everything cached is plain frozen data, never ORM objects, so it
 outlives the session that loaded it.
 """
 
@@ -68,8 +68,13 @@ def _bump_on_config_change(session: Session, _context: Any, _instances: Any) -> 
         bump_version(session)
 
 
+def version_query():  # type: ignore[no-untyped-def]
+    """Scalar subquery of the current version (NULL before the first bump, read as 0)."""
+    return select(ConfigVersion.value).where(ConfigVersion.id == 1).scalar_subquery()
+
+
 def read_version(session: Session) -> int:
-    return session.scalar(select(ConfigVersion.value).where(ConfigVersion.id == 1)) or 0
+    return session.scalar(select(version_query())) or 0
 
 
 @dataclass(frozen=True)
@@ -152,21 +157,32 @@ class _State:
 class LinkCache:
     """A worker's cache of link snapshots, verified claims and questionnaire indexes.
 
-    Thread-safe by construction: a batch works on one `_State`, replaced whole when the version
-    moves; two threads filling the same entry at once only do the same work twice.
+    Optimistic: a batch validates against the cache as it stands, then reads the version in its
+    own write transaction (in the RETURNING of its insert, so at no extra statement) and starts
+    again from an empty cache if the version moved. Thread-safe by construction: a batch works
+    on one `_State`, replaced whole when the version moves.
     """
 
     def __init__(self) -> None:
         self._state = _State(version=-1)
         self._lock = threading.Lock()
 
-    def current(self, session: Session) -> LinkView:
-        """The cache as valid in the session's transaction (one SELECT)."""
-        version = read_version(session)
+    def view(self, session: Session) -> LinkView:
+        """The cache for one batch; reads the version only when none is known yet."""
+        state = self._state
+        if state.version < 0:
+            self.confirm(state.version, read_version(session))
+            state = self._state
+        return LinkView(state, session)
+
+    def confirm(self, assumed: int, observed: int) -> bool:
+        """True when the batch's view was current; else drop the cache (now at `observed`)."""
+        if assumed == observed:
+            return True
         with self._lock:
-            if self._state.version != version:
-                self._state = _State(version)
-            return LinkView(self._state, session)
+            if self._state.version != observed:
+                self._state = _State(observed)
+        return False
 
 
 class LinkView:
@@ -175,6 +191,8 @@ class LinkView:
     def __init__(self, state: _State, session: Session) -> None:
         self._state = state
         self._session = session
+        #: the config version this view's entries are valid for
+        self.version = state.version
 
     def _snapshot(self, link_id: int) -> LinkSnapshot | None:
         if link_id not in self._state.snapshots:

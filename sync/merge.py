@@ -24,7 +24,7 @@ from qr.links import LinkError, LinkSigner
 
 from .clock import local_day, local_today
 from .db import write_transaction
-from .link_cache import CachedLink, LinkCache, LinkView
+from .link_cache import CachedLink, LinkCache, LinkView, read_version, version_query
 from .links import check_campaign_open, check_rated_before_revocation
 from .models import Answer, Channel, Conflict, Response
 from .reports.totals import apply_delta
@@ -257,6 +257,10 @@ def _load(raw: Any) -> dict[str, Any]:
         raise ItemRejected(describe_errors(exc.messages)) from exc
 
 
+class _StaleCache(Exception):
+    """The store's config version moved since the cache was filled: undo and run again."""
+
+
 def merge_batch(
     session: Session, signer: LinkSigner, body: object, today: date | None = None,
     cache: LinkCache | None = None,
@@ -276,32 +280,45 @@ def merge_batch(
             loaded.append(_load(raw))
         except ItemRejected as exc:
             loaded.append(exc)
+    cache = cache or LinkCache()
+    for _attempt in range(8):  # each retry follows an admin change committed meanwhile
+        try:
+            with write_transaction(session):
+                view = cache.view(session)
+                preparer = _Preparer(view, signer, device_id, today or local_today())
+                return _merge(session, cache, preparer, raw_items, loaded)
+        except _StaleCache:
+            continue
+    raise RuntimeError("the store's configuration kept changing during a sync batch")
+
+
+def _merge(session: Session, cache: LinkCache, preparer: _Preparer, raw_items: list[Any],
+           loaded: list[dict[str, Any] | ItemRejected]) -> list[ItemResult]:
     results: list[ItemResult] = []
     prepared: list[PreparedResponse | None] = []
-    with write_transaction(session):
-        view = (cache or LinkCache()).current(session)
-        preparer = _Preparer(view, signer, device_id, today or local_today())
-        for raw, data in zip(raw_items, loaded, strict=True):
-            item_id = raw.get("id") if isinstance(raw, dict) else None
-            try:
-                if isinstance(data, ItemRejected):
-                    raise data
-                prepared_item = preparer.prepare(raw, data)
-            except ItemRejected as exc:
-                results.append(ItemResult(str(item_id or ""), REJECTED, exc.message, exc.code))
-                prepared.append(None)
-                continue
-            results.append(ItemResult(str(item_id), ""))  # echo the id exactly as sent
-            prepared.append(prepared_item)
+    for raw, data in zip(raw_items, loaded, strict=True):
+        item_id = raw.get("id") if isinstance(raw, dict) else None
+        try:
+            if isinstance(data, ItemRejected):
+                raise data
+            prepared_item = preparer.prepare(raw, data)
+        except ItemRejected as exc:
+            results.append(ItemResult(str(item_id or ""), REJECTED, exc.message, exc.code))
+            prepared.append(None)
+            continue
+        results.append(ItemResult(str(item_id), ""))  # echo the id exactly as the phone sent it
+        prepared.append(prepared_item)
 
-        valid = [p for p in prepared if p is not None]
-        if valid:
-            statuses = _store(session, valid)
-            for result, item in zip(results, prepared, strict=True):
-                if item is not None:
-                    result.status = statuses[id(item)]
-                    if result.status == CONFLICT:
-                        result.error = "该编号的评议已保存过且内容不同，新内容已另存待核查。"
+    valid = [p for p in prepared if p is not None]
+    statuses, version = _store(session, valid) if valid else ({}, None)
+    if not cache.confirm(preparer.view.version,
+                         read_version(session) if version is None else version):
+        raise _StaleCache
+    for result, item in zip(results, prepared, strict=True):
+        if item is not None:
+            result.status = statuses[id(item)]
+            if result.status == CONFLICT:
+                result.error = "该编号的评议已保存过且内容不同，新内容已另存待核查。"
     return results
 
 
@@ -310,10 +327,11 @@ def _insert(session: Session):  # type: ignore[no-untyped-def]
     return (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
 
 
-def _store(session: Session, items: list[PreparedResponse]) -> dict[int, str]:
-    """Insert-if-absent every item in the caller's transaction; return status by id(item).
+def _store(session: Session, items: list[PreparedResponse]) -> tuple[dict[int, str], int | None]:
+    """Insert-if-absent every item in the caller's transaction.
 
-    New counted ratings enter the running totals in the same transaction.
+    Returns the status by id(item), and the config version read by the insert (None when it
+    inserted nothing). New counted ratings enter the running totals in the same transaction.
     """
     insert = _insert(session)
     statuses: dict[int, str] = {}
@@ -332,8 +350,10 @@ def _store(session: Session, items: list[PreparedResponse]) -> dict[int, str]:
     # executemany through SQLAlchemy's "insertmanyvalues": batched multi-row INSERTs whose
     # compiled form is cached, with RETURNING naming the rows this call really inserted.
     stmt = (insert(Response).on_conflict_do_nothing(index_elements=["uuid"])
-            .returning(Response.id, Response.uuid))
-    new_ids = {uuid: rid for rid, uuid in conn.execute(stmt, [i.row for i in firsts])}
+            .returning(Response.id, Response.uuid, version_query()))
+    inserted = conn.execute(stmt, [i.row for i in firsts]).all()
+    new_ids = {uuid: rid for rid, uuid, _ in inserted}
+    version = (inserted[0][2] or 0) if inserted else None
     answer_rows = [
         {**answer, "response_id": new_ids[item.uuid]}
         for item in firsts if item.uuid in new_ids for answer in item.answers
@@ -365,7 +385,7 @@ def _store(session: Session, items: list[PreparedResponse]) -> dict[int, str]:
         conflicts.sort(key=lambda c: (c["uuid"], c["content_hash"]))
         conn.execute(insert(Conflict).on_conflict_do_nothing(
             index_elements=["uuid", "content_hash"]), conflicts)
-    return statuses
+    return statuses, version
 
 
 def _flag_repeat_devices(

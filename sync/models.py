@@ -501,5 +501,5 @@ user_units = Table(
 
 
 # Tables defined next to their feature, imported here so the metadata knows them.
-from .reports import totals as _totals  # noqa: E402,F401
 from . import link_cache as _link_cache  # noqa: E402,F401
+from .reports import totals as _totals  # noqa: E402,F401

@@ -2,18 +2,17 @@
 
 The totals (sync.reports.totals) already hold counts and score sums per (unit, item, level);
 reading them costs units × items × levels rows however many ratings there are. Python then only
-combines those rows into 满意率, 100-point scores, weighted overall scores and ranks. Scores are kept
-as exact fractions so that ties are real ties, not float accidents.
+combines those rows into 满意率, 100-point scores, weighted overall scores and ranks. Scores are
+kept as exact fractions so that ties are real ties, not float accidents.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import cached_property
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
