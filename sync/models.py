@@ -372,6 +372,8 @@ class Response(Base):
         Index("ix_responses_device_unit", "device_id", "unit_id"),
         # the dashboard's latest comments, newest first, without a scan
         Index("ix_responses_campaign_received", "campaign_id", "received_at"),
+        # keyset pages of the responses export
+        Index("ix_responses_campaign_created", "campaign_id", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,5 +1,5 @@
-"""Running tally totals, the config version that invalidates workers' caches, and an index
-for the dashboard's latest comments
+"""Running tally totals, the config version that invalidates workers' caches, and indexes
+for the dashboard's latest comments and the export's keyset pages
 
 Revision ID: a4c1e7d2b9f0
 Revises: 323140e8df5f
@@ -43,11 +43,14 @@ def upgrade():
     with op.batch_alter_table('responses', schema=None) as batch_op:
         batch_op.create_index('ix_responses_campaign_received', ['campaign_id', 'received_at'],
                               unique=False)
+        batch_op.create_index('ix_responses_campaign_created',
+                              ['campaign_id', 'created_at', 'id'], unique=False)
     # Ratings stored before this revision enter the totals with `collector rebuild-tallies`.
 
 
 def downgrade():
     with op.batch_alter_table('responses', schema=None) as batch_op:
+        batch_op.drop_index('ix_responses_campaign_created')
         batch_op.drop_index('ix_responses_campaign_received')
     op.drop_table('config_version')
     op.drop_table('tally_totals')
