@@ -73,8 +73,11 @@ def version_query():  # type: ignore[no-untyped-def]
     return select(ConfigVersion.value).where(ConfigVersion.id == 1).scalar_subquery()
 
 
+_READ_VERSION = select(ConfigVersion.value).where(ConfigVersion.id == 1)
+
+
 def read_version(session: Session) -> int:
-    return session.scalar(select(version_query())) or 0
+    return session.connection().scalar(_READ_VERSION) or 0
 
 
 @dataclass(frozen=True)

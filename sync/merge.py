@@ -16,7 +16,7 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -399,15 +399,20 @@ def _flag_repeat_devices(
     if not poster:
         return set()
     pairs = {(i.row["device_id"], i.row["unit_id"]) for i in poster}
-    # The first rating per (device, unit) counts; one row per pair, whatever the history size.
-    first_ids = select(func.min(Response.id)).where(
-        Response.device_id.in_({d for d, _ in pairs}),
-        Response.unit_id.in_({u for _, u in pairs}),
-        Response.channel == Channel.ONLINE,
-    ).group_by(Response.device_id, Response.unit_id)
-    firsts = set(session.scalars(first_ids))
+    conn = session.connection()
+    firsts = set(conn.scalars(_FIRST_RATINGS, {"devices": sorted({d for d, _ in pairs}),
+                                                "units": sorted({u for _, u in pairs})}))
     flagged = [new_ids[i.uuid] for i in poster if new_ids[i.uuid] not in firsts]
     if flagged:
-        session.execute(update(Response).where(Response.id.in_(flagged))
-                        .values(flags=[REPEAT_DEVICE], is_repeat=True))
+        conn.execute(update(Response).where(Response.id.in_(flagged))
+                     .values(flags=[REPEAT_DEVICE], is_repeat=True))
     return set(flagged)
+
+
+# The first rating per (device, unit) counts; one row per pair, whatever the history size.
+# Built once with expanding parameters so each batch only binds values.
+_FIRST_RATINGS = select(func.min(Response.id)).where(
+    Response.device_id.in_(bindparam("devices", expanding=True)),
+    Response.unit_id.in_(bindparam("units", expanding=True)),
+    Response.channel == Channel.ONLINE,
+).group_by(Response.device_id, Response.unit_id)

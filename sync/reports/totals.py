@@ -27,6 +27,7 @@ from sqlalchemy import (
     Row,
     String,
     and_,
+    bindparam,
     cast,
     delete,
     func,
@@ -101,8 +102,7 @@ def _deltas(where: ColumnElement[bool], sign: int, dialect: str):  # type: ignor
     return union_all(*parts).subquery()
 
 
-def _upsert(session: Session, where: ColumnElement[bool], sign: int) -> None:
-    dialect = session.get_bind().dialect.name
+def _upsert_statement(where: ColumnElement[bool], sign: int, dialect: str):  # type: ignore[no-untyped-def]
     insert = (postgresql if dialect == "postgresql" else sqlite).insert
     deltas = _deltas(where, sign, dialect)
     table = TallyTotal.__table__
@@ -114,7 +114,19 @@ def _upsert(session: Session, where: ColumnElement[bool], sign: int) -> None:
         "n": table.c.n + stmt.excluded.n,
         "score_sum": table.c.score_sum + stmt.excluded.score_sum,
     })
-    session.execute(stmt)
+    return stmt
+
+
+#: apply_delta's statement per (dialect, sign), built once: a sync batch only binds its ids
+_delta_statements: dict[tuple[str, int], Any] = {}
+
+
+def _delta_statement(dialect: str, sign: int):  # type: ignore[no-untyped-def]
+    key = (dialect, sign)
+    if key not in _delta_statements:
+        _delta_statements[key] = _upsert_statement(
+            Response.id.in_(bindparam("ids", expanding=True)), sign, dialect)
+    return _delta_statements[key]
 
 
 def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
@@ -132,15 +144,19 @@ def apply_delta(session: Session, response_ids: Iterable[int], sign: int) -> Non
     """
     if sign not in (1, -1):
         raise ValueError("sign must be 1 or -1")
+    conn = session.connection()
+    stmt = _delta_statement(conn.dialect.name, sign)
     for chunk in _chunks(response_ids):
-        _upsert(session, Response.id.in_(chunk), sign)
+        conn.execute(stmt, {"ids": chunk})
 
 
 def rebuild_totals(session: Session, campaign_ids: Collection[int]) -> None:
     """Recompute the campaigns' totals from their responses (in the caller's transaction)."""
     for campaign_id in sorted(campaign_ids):
         session.execute(delete(TallyTotal).where(TallyTotal.campaign_id == campaign_id))
-        _upsert(session, and_(Response.campaign_id == campaign_id, counts_clause()), 1)
+        session.execute(_upsert_statement(
+            and_(Response.campaign_id == campaign_id, counts_clause()), 1,
+            session.get_bind().dialect.name))
 
 
 def _scope(campaign_id: int, tally_filter: TallyFilter, unit_ids: Collection[int] | None,
