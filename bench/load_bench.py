@@ -175,7 +175,7 @@ def main() -> None:
                 ("sync-1", "/api/v1/sync", bodies("sync-1", args.requests, poster, visit, codes)),
                 ("bare-50", "/bench/bare", bodies("sync-50", n50, poster, visit, codes)),
                 ("sync-50", "/api/v1/sync", bodies("sync-50", n50, poster, visit, codes))]
-        for name, path, payloads in plan:  # warm every worker's caches and connections
+        for _name, path, payloads in plan:  # warm every worker's caches and connections
             drive(args.port, path, payloads[:40], args.concurrency, check=False)
         results = {}
         for name, path, payloads in plan:

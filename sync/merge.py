@@ -18,6 +18,7 @@ from typing import Any
 from marshmallow import ValidationError
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from qr.links import LinkError, LinkSigner
@@ -289,7 +290,15 @@ def merge_batch(
                 return _merge(session, cache, preparer, raw_items, loaded)
         except _StaleCache:
             continue
-    raise RuntimeError("the store's configuration kept changing during a sync batch")
+        except DBAPIError as exc:
+            # PostgreSQL chose this batch as a deadlock victim: it was rolled back whole.
+            if getattr(exc.orig, "sqlstate", None) not in _RETRYABLE:
+                raise
+    raise RuntimeError("a sync batch could not be committed after several attempts")
+
+
+#: deadlock detected, serialization failure
+_RETRYABLE = ("40P01", "40001")
 
 
 def _merge(session: Session, cache: LinkCache, preparer: _Preparer, raw_items: list[Any],

@@ -44,7 +44,6 @@ def free_port() -> int:
 def two_hosts(app, database_url):  # type: ignore[no-untyped-def]
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": app.config["SECRET_KEY"],
            "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
-           "RATELIMIT_KEY_PREFIX": f"two-hosts-{uuid.uuid4().hex}",
            "PUBLIC_BASE_URL": "http://testserver"}
     servers, bases = [], []
     for _ in range(2):
@@ -131,7 +130,7 @@ def test_two_hosts_store_once_and_share_revocations(two_hosts, session, make_cam
         t.start()
     for t in threads:
         t.join()
-    for k, batch in enumerate(batches):
+    for k in range(len(batches)):
         a = [r["status"] for r in replies[(host_a, k)]["results"]]
         b = [r["status"] for r in replies[(host_b, k)]["results"]]
         for sa, sb in zip(a, b, strict=True):

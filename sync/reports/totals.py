@@ -108,8 +108,11 @@ def _upsert_statement(where: ColumnElement[bool], sign: int, dialect: str):  # t
     table = TallyTotal.__table__
     keys = ["campaign_id", "unit_id", "item_id", "level_id", "channel", "identity_key", "day"]
     # "WHERE true" tells SQLite's parser the ON CONFLICT belongs to the INSERT, not a join.
-    stmt = insert(table).from_select([*keys, "n", "score_sum"],
-                                     select(deltas).where(literal(True)))
+    # ORDER BY the key: concurrent batches then lock shared total rows in one order, where
+    # the GROUP BY's own order would let two of them deadlock on PostgreSQL.
+    stmt = insert(table).from_select(
+        [*keys, "n", "score_sum"],
+        select(deltas).where(literal(True)).order_by(*(deltas.c[i] for i in range(7))))
     stmt = stmt.on_conflict_do_update(index_elements=keys, set_={
         "n": table.c.n + stmt.excluded.n,
         "score_sum": table.c.score_sum + stmt.excluded.score_sum,
@@ -130,7 +133,7 @@ def _delta_statement(dialect: str, sign: int):  # type: ignore[no-untyped-def]
 
 
 def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
-    it = iter(sorted(set(ids)))  # sorted: concurrent writers lock total rows in one order
+    it = iter(sorted(set(ids)))
     while chunk := list(islice(it, _CHUNK)):
         yield chunk
 

@@ -166,3 +166,37 @@ def test_rebuild_tallies_command_restores_lost_totals(runner, session, make_camp
 def test_apply_delta_refuses_a_bad_sign(session):
     with pytest.raises(ValueError, match="sign"):
         apply_delta(session, [1], 2)
+
+
+def test_concurrent_batches_keep_totals_exact(app, session, make_campaign, make_link,
+                                              make_item):
+    """Eight phones at once, rating the same units at every level: no deadlock, no lost
+    update (PostgreSQL locks shared total rows; they are always taken in key order)."""
+    import threading
+
+    campaign = make_campaign()
+    _, token = make_link(campaign, ["ZF01", "ZF02"])
+    errors: list[BaseException] = []
+
+    def phone(k: int) -> None:
+        try:
+            client = app.test_client()
+            for n in range(12):
+                item = make_item(token, LEVELS[(k + n) % 3], unit=["ZF01", "ZF02"][n % 2],
+                                 identity=["enterprise", "rural"][k % 2],
+                                 comment="原因" if (k + n) % 3 == 2 else "")
+                reply = client.post("/api/v1/sync", json={"device_id": f"p{k}-{n}",
+                                                          "responses": [item]})
+                assert reply.status_code == 200, reply.get_data(as_text=True)
+                assert reply.json["results"][0]["status"] == "stored"
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=phone, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert stored_totals(session, campaign.id) == expected_totals(session, campaign.id, set())
+    assert campaign_tally(session, campaign).respondents == 96
