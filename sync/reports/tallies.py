@@ -198,7 +198,7 @@ def campaign_tally(session: Session, campaign: Campaign,
     The comparison always uses the earlier campaign's unfiltered results, matched by unit code.
     """
     tally_filter = tally_filter or TallyFilter()
-    # Running totals, not a scan: they leave out repeat and excluded ratings.
+    # Running totals, not a scan: they count only what counted() admits.
     grouped = answer_counts(session, campaign.id, tally_filter)
     respondents = respondent_counts(session, campaign.id, tally_filter)
 

@@ -8,8 +8,9 @@ filters) and once into a roll-up row per (unit, item, level) with channel ``*``,
 and day ``ROLLUP_DAY``, so an unfiltered page reads units × items × levels rows however many
 ratings and days there are.
 
-Whether a response counts (`counts_clause`) may only change through `apply_delta`, called in the
-transaction that makes the change. `rebuild_totals` recomputes everything from the responses.
+Whether a response counts (`filters.counted()`) may only change together with `apply_delta`,
+called in the transaction that makes the change. `rebuild_totals` recomputes everything from
+the responses.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..models import Answer, Base, Response
-from .filters import TallyFilter, local_day
+from .filters import TallyFilter, counted, local_day
 
 #: channel and identity of roll-up rows (never a real channel key or identity key)
 ROLLUP = "*"
@@ -70,11 +71,6 @@ class TallyTotal(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     n: Mapped[int] = mapped_column(Integer, default=0)
     score_sum: Mapped[int] = mapped_column(Integer, default=0)
-
-
-def counts_clause() -> ColumnElement[bool]:
-    """Whether a stored response counts in tallies (repeats and exclusions do not)."""
-    return Response.is_repeat.is_(False)
 
 
 def _deltas(where: ColumnElement[bool], sign: int, dialect: str):  # type: ignore[no-untyped-def]
@@ -158,7 +154,7 @@ def rebuild_totals(session: Session, campaign_ids: Collection[int]) -> None:
     for campaign_id in sorted(campaign_ids):
         session.execute(delete(TallyTotal).where(TallyTotal.campaign_id == campaign_id))
         session.execute(_upsert_statement(
-            and_(Response.campaign_id == campaign_id, counts_clause()), 1,
+            and_(Response.campaign_id == campaign_id, counted()), 1,
             session.get_bind().dialect.name))
 
 
