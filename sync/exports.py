@@ -24,7 +24,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
-from .models import CHANNEL_LABELS, Answer, Campaign, Channel, Response, ScaleLevel, Visit
+from .models import CHANNEL_LABELS, Answer, Campaign, Response, ScaleLevel, Visit
 from .questionnaires import item_keys
 from .reports import CampaignTally, TallyFilter, local_time
 
@@ -52,14 +52,15 @@ class Table:
 
 def neutralise(value: Any) -> Any:
     """Stop spreadsheet formula injection: quoting does not, a leading apostrophe does."""
-    if isinstance(value, str) and (value.startswith(FORMULA_PREFIXES)
-                                   or value.lstrip().startswith(_AFTER_BLANKS)):
+    if isinstance(value, str) and value and not value[0].isalnum() and (
+            value.startswith(FORMULA_PREFIXES) or value.lstrip().startswith(_AFTER_BLANKS)):
         return "'" + value
     return value
 
 
 def _time(moment: datetime | None) -> str:
-    return local_time(moment).strftime(TIME_FORMAT) if moment else ""
+    """Beijing time as 2024-05-01 08:30:00 (isoformat is several times faster than strftime)."""
+    return local_time(moment).isoformat(" ", "seconds")[:19] if moment else ""
 
 
 def _percent(rate: float | None) -> float | str:
@@ -101,6 +102,7 @@ def responses_table(session: Session, campaign: Campaign,
     if unit_ids is not None:
         where.append(Response.unit_id.in_(sorted(unit_ids)))
     title = campaign.title
+    channel_labels = {**CHANNEL_LABELS, **{c.value: label for c, label in CHANNEL_LABELS.items()}}
     page = (select(Response.id, Response.uuid, Response.unit_id, Response.channel,
                    Response.visit_id, Response.created_at, Response.received_at,
                    Response.identity_key, Response.comment, Response.flags)
@@ -111,11 +113,12 @@ def responses_table(session: Session, campaign: Campaign,
         while True:
             stmt = page if after is None else page.where(
                 tuple_(Response.created_at, Response.id) > tuple_(*after))
-            found = session.execute(stmt).all()
+            conn = session.connection()  # Core rows: no ORM bookkeeping per row
+            found = conn.execute(stmt).all()
             if not found:
                 break
             answers: dict[int, dict[str | None, str]] = {}
-            for rid, item_id, level_id in session.execute(
+            for rid, item_id, level_id in conn.execute(
                     select(Answer.response_id, Answer.item_id, Answer.level_id)
                     .where(Answer.response_id.in_([r.id for r in found]))):
                 answers.setdefault(rid, {})[key_by_item.get(item_id)] = \
@@ -125,7 +128,7 @@ def responses_table(session: Session, campaign: Campaign,
                 code, name = units.get(r.unit_id, ("", ""))
                 by_key = answers.get(r.id, {})
                 yield [
-                    r.uuid, title, code, name, CHANNEL_LABELS[Channel(r.channel)],
+                    r.uuid, title, code, name, channel_labels[r.channel],
                     places.get(r.visit_id, ""), _time(r.created_at), _time(r.received_at),
                     *[by_key.get(key, "") for key in item_keys_in_order],
                     identities.get(r.identity_key or "", r.identity_key or ""),
