@@ -19,19 +19,19 @@ def upgrade():
     op.create_table(
         'tally_totals',
         sa.Column('campaign_id', sa.Integer(), nullable=False),
+        sa.Column('day', sa.Date(), nullable=False),
         sa.Column('unit_id', sa.Integer(), nullable=False),
         sa.Column('item_id', sa.Integer(), nullable=False),
         sa.Column('level_id', sa.Integer(), nullable=False),
         sa.Column('channel', sa.String(length=20), nullable=False),
         sa.Column('identity_key', sa.String(length=40), nullable=False),
-        sa.Column('day', sa.Date(), nullable=False),
         sa.Column('n', sa.Integer(), nullable=False),
         sa.Column('score_sum', sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'],
                                 name=op.f('fk_tally_totals_campaign_id_campaigns'),
                                 ondelete='CASCADE'),
-        sa.PrimaryKeyConstraint('campaign_id', 'unit_id', 'item_id', 'level_id', 'channel',
-                                'identity_key', 'day', name=op.f('pk_tally_totals')),
+        sa.PrimaryKeyConstraint('campaign_id', 'day', 'unit_id', 'item_id', 'level_id',
+                                'channel', 'identity_key', name=op.f('pk_tally_totals')),
     )
     op.create_table(
         'config_version',

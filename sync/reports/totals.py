@@ -57,8 +57,12 @@ class TallyTotal(Base):
 
     __tablename__ = "tally_totals"
 
+    # Key order matters: (campaign, day) first, so the roll-up rows of a campaign (one day,
+    # ROLLUP_DAY) and a date range of fine rows are each one contiguous range of the index.
     campaign_id: Mapped[int] = mapped_column(
         ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    #: Beijing-time day of created_at, ROLLUP_DAY for the roll-up
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
     unit_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     #: 0 for the respondents row; not a foreign key for that reason
     item_id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -67,8 +71,6 @@ class TallyTotal(Base):
     channel: Mapped[str] = mapped_column(String(20), primary_key=True)
     #: identity key, "" when the rater gave none, "*" for the roll-up
     identity_key: Mapped[str] = mapped_column(String(40), primary_key=True)
-    #: Beijing-time day of created_at, ROLLUP_DAY for the roll-up
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
     n: Mapped[int] = mapped_column(Integer, default=0)
     score_sum: Mapped[int] = mapped_column(Integer, default=0)
 
