@@ -1,8 +1,8 @@
 """Benchmark: POST /api/v1/sync under load against a bare Flask JSON route on the same gunicorn.
 
-Starts gunicorn (default: 2 sync workers, as scripts/serve.sh runs) on a fresh store, then, in
-the same run, drives with a bounded Python client on loopback (N threads, one connection per
-request, as phones do):
+Starts gunicorn (default: 2 gthread workers × 4 threads, as scripts/serve.sh runs) on a fresh
+store, then, in the same run, drives it with a bounded Python client on loopback (N threads,
+one connection per request, as phones do):
 
 * bare     — POST /bench/bare (bench/load_app.py): parses the JSON, answers JSON, no store;
 * sync-1   — POST /api/v1/sync with one new rating from a new phone (a poster scan);
@@ -140,7 +140,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
+    parser.add_argument("--worker-class", default="gthread", choices=["sync", "gthread"],
+                        help="gthread, as scripts/serve.sh runs; sync as main ran")
     parser.add_argument("--threads", type=int, default=4, help="per gthread worker")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--requests", type=int, default=1500)
