@@ -97,6 +97,7 @@ class CampaignRow:
     status: CampaignStatus
     opens_on: date | None
     closes_on: date | None
+    closed_at: datetime | None
     questionnaire_id: int
 
 
@@ -119,14 +120,16 @@ class LinkSnapshot:
         c = link.campaign
         return cls(
             LinkRow(link.id, link.channel, link.visit_id, link.revoked_at),
-            CampaignRow(c.id, c.title, c.status, c.opens_on, c.closes_on, c.questionnaire_id),
+            CampaignRow(c.id, c.title, c.status, c.opens_on, c.closes_on, c.closed_at,
+                        c.questionnaire_id),
             tuple(UnitRow(u.id, u.code) for u in link.units))
 
 
 @dataclass(frozen=True)
 class CachedLink:
-    """A verified token: its snapshot and the units its signed claims still name."""
+    """A verified token: its claims, its snapshot and the units the claims still name."""
 
+    claims: LinkClaims
     snapshot: LinkSnapshot
     units: tuple[UnitRow, ...]
 
@@ -204,15 +207,16 @@ class LinkView:
         return self._state.snapshots[link_id]
 
     def resolve(self, signer: LinkSigner, token: str) -> CachedLink:
-        """Verify a token (accepting revoked links: the caller judges them per rating).
+        """Verify a token, accepting revoked and expired links and closed campaigns: the
+        caller judges those per rating, by its form receipt (sync.integrity.receipts).
 
-        :raise LinkError: tampered, truncated, expired or unknown.
+        :raise LinkError: tampered, truncated or unknown.
         """
         claims = self._state.claims.get(token)
         if claims is None:
-            claims = signer.verify_any(token, lambda link_id: self._snapshot(link_id) is None)
-            if claims.max_age is None:  # an expiring token is verified every time
-                self._state.claims[token] = claims
+            claims = signer.verify_any(token, lambda link_id: self._snapshot(link_id) is None,
+                                       accept_expired=True)
+            self._state.claims[token] = claims  # a signature does not change with time
         snapshot = self._snapshot(claims.link_id)
         if snapshot is None:
             raise LinkRevoked("该评议链接已停用，请扫描最新张贴的二维码。")
@@ -221,7 +225,7 @@ class LinkView:
         units = tuple(u for u in snapshot.units if u.code in claims.unit_codes)
         if not units:
             raise LinkRevoked("该链接对应的评议对象已调整，请扫描最新的二维码。")
-        return CachedLink(snapshot, units)
+        return CachedLink(claims, snapshot, units)
 
     def index(self, questionnaire_id: int, build: Callable[[Questionnaire], Any]) -> Any:
         """The questionnaire's validation index, built once per version of the store."""

@@ -4,39 +4,49 @@ Each response is stored by one insert-if-absent statement on its UUID (ON CONFLI
 RETURNING), never by reading first and writing after, so retries, duplicates and two phones
 syncing at once cannot double a rating. A content hash tells a harmless resend (`duplicate`) from
 a different answer under a known id (`conflict`, kept whole in the conflicts table).
+
+Access is decided by server time and server-signed data (sync.integrity.receipts); whether a poster
+rating is a device's repeat by a claim key (sync.integrity.repeats).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from qr.links import LinkError, LinkSigner
 
-from .clock import local_day, local_today
+from .clock import local_day
 from .db import write_transaction
+from .integrity.receipts import LATE_UPLOAD, check_upload_time
+from .integrity.repeats import REPEAT_DEVICE as REPEAT_DEVICE  # re-exported: the flag's name
+from .integrity.repeats import claim_first_ratings
 from .link_cache import CachedLink, LinkCache, LinkView, read_version, version_query
-from .links import check_campaign_open, check_rated_before_revocation
-from .models import Answer, Channel, Conflict, Response
+from .links import check_campaign_open
+from .models import Answer, Conflict, Response
 from .reports.totals import apply_delta
-from .schemas import BatchEnvelopeSchema, ResponseItemSchema, describe_errors
+from .schemas import (
+    BatchEnvelopeSchema,
+    ResponseItemSchema,
+    describe_errors,
+    quote,
+    unstorable,
+    usable_device_id,
+)
 
 STORED = "stored"
 DUPLICATE = "duplicate"
 CONFLICT = "conflict"
 REJECTED = "rejected"
-
-REPEAT_DEVICE = "repeat_device"
 
 _item_schema = ResponseItemSchema()
 _envelope_schema = BatchEnvelopeSchema()
@@ -103,7 +113,7 @@ def content_hash(campaign_id: int, unit_code: str, data: dict[str, Any]) -> str:
 
 
 def parse_envelope(body: object) -> tuple[str | None, list[Any]]:
-    """Return (device_id, raw items) of a sync body.
+    """Return (device_id, raw items) of a sync body; an unusable device id comes back as None.
 
     :raise BatchError: the body is not an object with a `responses` list within limits.
     """
@@ -113,7 +123,17 @@ def parse_envelope(body: object) -> tuple[str | None, list[Any]]:
         envelope = _envelope_schema.load(body)
     except ValidationError as exc:
         raise BatchError(describe_errors(exc.messages)) from exc
-    return envelope["device_id"], envelope["responses"]
+    return usable_device_id(envelope["device_id"]), envelope["responses"]
+
+
+def echo_id(raw: object) -> str:
+    """The item's id as the reply may repeat it: exact when it is sane text, else made safe."""
+    item_id = raw.get("id") if isinstance(raw, dict) else None
+    if item_id is None or item_id == "":
+        return ""
+    if isinstance(item_id, str) and len(item_id) <= 64 and unstorable(item_id) is None:
+        return item_id
+    return quote(item_id, 64)
 
 
 @dataclass(frozen=True)
@@ -156,50 +176,50 @@ class _Preparer:
     """Validates items of one batch against the worker's cache of links and questionnaires."""
 
     def __init__(self, view: LinkView, signer: LinkSigner, device_id: str | None,
-                 today: date) -> None:
+                 now: datetime) -> None:
         self.view = view
         self.signer = signer
         self.device_id = device_id
-        self.today = today
+        self.now = now
         self._resolved: dict[str, CachedLink | LinkError] = {}
 
     def index(self, link: CachedLink) -> QuestionnaireIndex:
         return self.view.index(link.campaign.questionnaire_id, QuestionnaireIndex.of)
 
-    def resolve(self, token: str, day: date) -> CachedLink:
+    def resolve(self, token: str) -> CachedLink:
         if token not in self._resolved:
             try:
-                # Revocation is judged per item: ratings made before it still count.
-                self._resolved[token] = self.view.resolve(self.signer, token)
+                # Revocation, expiry and closing are judged per item, by its form receipt.
+                found = self.view.resolve(self.signer, token)
+                check_campaign_open(found.campaign, local_day(self.now),  # type: ignore[arg-type]
+                                    accept_closed=True)
+                self._resolved[token] = found
             except LinkError as exc:
                 self._resolved[token] = exc
         found = self._resolved[token]
         if isinstance(found, LinkError):
             raise ItemRejected(found.message, found.reason)
-        try:
-            check_campaign_open(found.campaign, day)
-        except LinkError as exc:
-            raise ItemRejected(exc.message, exc.reason) from exc
         return found
 
     def prepare(self, raw: Any, data: dict[str, Any]) -> PreparedResponse:
-        # A rating made before the close date may be uploaded later (field staff back in town).
-        rated_on = min(local_day(data["created_at"]), self.today)
-        link = self.resolve(data["token"], rated_on)
+        link = self.resolve(data["token"])
         try:
-            check_rated_before_revocation(link.link, data["created_at"])
+            # Field staff back in town may upload after closing, if the receipt vouches for it.
+            timing = check_upload_time(self.signer, link,  # type: ignore[arg-type]
+                                       data["created_at"], data["receipt"], self.now)
         except LinkError as exc:
             raise ItemRejected(exc.message, exc.reason) from exc
         unit = link.unit_by_code(data["unit"])
         if unit is None:
             if data["unit"] is None:
                 raise ItemRejected("此链接包含多个评议对象，请选择要评议的单位。", "unit_required")
-            raise ItemRejected(f"评议对象“{data['unit']}”不在此链接范围内。", "unit_unknown")
+            raise ItemRejected(f"评议对象“{quote(data['unit'])}”不在此链接范围内。",
+                               "unit_unknown")
         questionnaire = self.index(link)
         answers = _check_answers(questionnaire, data)
         identity = data["identity"] or None
         if identity is not None and identity not in questionnaire.identities:
-            raise ItemRejected(f"无效的评议人员身份“{identity}”。", "identity_unknown")
+            raise ItemRejected(f"无效的评议人员身份“{quote(identity)}”。", "identity_unknown")
         if identity is None and questionnaire.identity_required:
             raise ItemRejected("请选择评议人员身份。", "identity_required")
         digest = content_hash(link.campaign.id, unit.code, data)
@@ -215,11 +235,12 @@ class _Preparer:
             "identity_key": identity,
             "comment": (data["comment"] or "").strip() or None,
             "created_at": data["created_at"],
-            "received_at": datetime.now(timezone.utc),
+            "received_at": self.now,
             "content_hash": digest,
-            "flags": [],
+            "flags": [LATE_UPLOAD] if timing.late else [],
             "is_repeat": False,
             "meta": data["meta"],
+            "receipt_issued_at": timing.receipt_issued_at,
         }
         return PreparedResponse(uuid=uuid, row=row, answers=answers, content_hash=digest,
                                 raw=raw)
@@ -231,7 +252,8 @@ def _check_answers(questionnaire: QuestionnaireIndex,
     given = data["answers"]
     unknown = [k for k in given if k not in questionnaire.items]
     if unknown:
-        raise ItemRejected(f"未知的评议内容：{'、'.join(unknown)}。", "item_unknown")
+        shown = "、".join(quote(k) for k in unknown[:5]) + ("等" if len(unknown) > 5 else "")
+        raise ItemRejected(f"未知的评议内容：{shown}。", "item_unknown")
     missing = [label for key, label in questionnaire.required if key not in given]
     if missing:
         raise ItemRejected(f"请评价：{'、'.join(missing)}。", "item_missing")
@@ -241,7 +263,7 @@ def _check_answers(questionnaire: QuestionnaireIndex,
         item = questionnaire.items[key]
         level = item.levels.get(level_key)
         if level is None:
-            raise ItemRejected(f"“{item.label}”的评价“{level_key}”无效。", "level_unknown")
+            raise ItemRejected(f"“{item.label}”的评价“{quote(level_key)}”无效。", "level_unknown")
         if level.needs_reason:
             needs_reason.append(level.label)
         answers.append({"item_id": item.id, "level_id": level.id, "score": level.score})
@@ -262,15 +284,20 @@ class _StaleCache(Exception):
     """The store's config version moved since the cache was filled: undo and run again."""
 
 
+#: deadlock detected, serialization failure
+_RETRYABLE = ("40P01", "40001")
+
+
 def merge_batch(
-    session: Session, signer: LinkSigner, body: object, today: date | None = None,
+    session: Session, signer: LinkSigner, body: object, now: datetime | None = None,
     cache: LinkCache | None = None,
 ) -> list[ItemResult]:
     """Validate and store a sync body; return one result per item, in request order.
 
     Valid items are stored even when others are rejected. Everything after the shape checks
     runs in one write transaction, so a crash leaves either every stored item of the batch or
-    none (the phone then retries). `cache` is the worker's LinkCache (a fresh one by default).
+    none (the phone then retries). `now` is the server's receive time (the clock every access
+    decision uses); `cache` is the worker's LinkCache (a fresh one by default).
 
     :raise BatchError: the body as a whole is unusable.
     """
@@ -282,11 +309,11 @@ def merge_batch(
         except ItemRejected as exc:
             loaded.append(exc)
     cache = cache or LinkCache()
+    now = now or datetime.now(timezone.utc)
     for _attempt in range(8):  # each retry follows an admin change committed meanwhile
         try:
             with write_transaction(session):
-                view = cache.view(session)
-                preparer = _Preparer(view, signer, device_id, today or local_today())
+                preparer = _Preparer(cache.view(session), signer, device_id, now)
                 return _merge(session, cache, preparer, raw_items, loaded)
         except _StaleCache:
             continue
@@ -297,25 +324,20 @@ def merge_batch(
     raise RuntimeError("a sync batch could not be committed after several attempts")
 
 
-#: deadlock detected, serialization failure
-_RETRYABLE = ("40P01", "40001")
-
-
 def _merge(session: Session, cache: LinkCache, preparer: _Preparer, raw_items: list[Any],
            loaded: list[dict[str, Any] | ItemRejected]) -> list[ItemResult]:
     results: list[ItemResult] = []
     prepared: list[PreparedResponse | None] = []
     for raw, data in zip(raw_items, loaded, strict=True):
-        item_id = raw.get("id") if isinstance(raw, dict) else None
         try:
             if isinstance(data, ItemRejected):
                 raise data
             prepared_item = preparer.prepare(raw, data)
         except ItemRejected as exc:
-            results.append(ItemResult(str(item_id or ""), REJECTED, exc.message, exc.code))
+            results.append(ItemResult(echo_id(raw), REJECTED, exc.message, exc.code))
             prepared.append(None)
             continue
-        results.append(ItemResult(str(item_id), ""))  # echo the id exactly as the phone sent it
+        results.append(ItemResult(echo_id(raw), ""))  # the id exactly as the phone sent it
         prepared.append(prepared_item)
 
     valid = [p for p in prepared if p is not None]
@@ -336,7 +358,8 @@ def _insert(session: Session):  # type: ignore[no-untyped-def]
     return (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
 
 
-def _store(session: Session, items: list[PreparedResponse]) -> tuple[dict[int, str], int | None]:
+def _store(session: Session,
+           items: list[PreparedResponse]) -> tuple[dict[int, str], int | None]:
     """Insert-if-absent every item in the caller's transaction.
 
     Returns the status by id(item), and the config version read by the insert (None when it
@@ -354,24 +377,27 @@ def _store(session: Session, items: list[PreparedResponse]) -> tuple[dict[int, s
     # Sorted so that concurrent batches with overlapping ids lock rows in the same order
     # (PostgreSQL would otherwise detect a deadlock between them).
     firsts = sorted(first_by_uuid.values(), key=lambda i: i.uuid)
+    order = {uuid: n for n, uuid in enumerate(first_by_uuid)}
 
     conn = session.connection()
     # executemany through SQLAlchemy's "insertmanyvalues": batched multi-row INSERTs whose
     # compiled form is cached, with RETURNING naming the rows this call really inserted.
+    # Its RETURNING also reads the config version: the batch's cache check costs no statement.
     stmt = (insert(Response).on_conflict_do_nothing(index_elements=["uuid"])
             .returning(Response.id, Response.uuid, version_query()))
-    inserted = conn.execute(stmt, [i.row for i in firsts]).all()
-    new_ids = {uuid: rid for rid, uuid, _ in inserted}
-    version = (inserted[0][2] or 0) if inserted else None
+    returned = conn.execute(stmt, [i.row for i in firsts]).all()
+    new_ids = {uuid: rid for rid, uuid, _ in returned}
+    version = (returned[0][2] or 0) if returned else None
     answer_rows = [
         {**answer, "response_id": new_ids[item.uuid]}
         for item in firsts if item.uuid in new_ids for answer in item.answers
     ]
     if answer_rows:
         conn.execute(insert(Answer), answer_rows)
-    repeats_flagged = _flag_repeat_devices(
-        session, [i for i in firsts if i.uuid in new_ids], new_ids)
-    apply_delta(session, set(new_ids.values()) - repeats_flagged, 1)
+    inserted = [i.row for i in firsts if i.uuid in new_ids]
+    inserted.sort(key=lambda row: order[row["uuid"]])  # request order: the first one counts
+    repeated = claim_first_ratings(session, insert, inserted, new_ids)
+    apply_delta(session, set(new_ids.values()) - {new_ids[r["uuid"]] for r in repeated}, 1)
 
     existing = [i.uuid for i in firsts if i.uuid not in new_ids]
     stored_hash = dict(session.execute(
@@ -396,32 +422,3 @@ def _store(session: Session, items: list[PreparedResponse]) -> tuple[dict[int, s
             index_elements=["uuid", "content_hash"]), conflicts)
     return statuses, version
 
-
-def _flag_repeat_devices(
-    session: Session, stored: Iterable[PreparedResponse], new_ids: dict[str, int]
-) -> set[int]:
-    """Flag poster ratings from a device that already rated the same unit (kept, not dropped).
-
-    Returns the ids flagged: they are stored but not counted.
-    """
-    poster = [i for i in stored if i.row["channel"] == Channel.ONLINE and i.row["device_id"]]
-    if not poster:
-        return set()
-    pairs = {(i.row["device_id"], i.row["unit_id"]) for i in poster}
-    conn = session.connection()
-    firsts = set(conn.scalars(_FIRST_RATINGS, {"devices": sorted({d for d, _ in pairs}),
-                                                "units": sorted({u for _, u in pairs})}))
-    flagged = [new_ids[i.uuid] for i in poster if new_ids[i.uuid] not in firsts]
-    if flagged:
-        conn.execute(update(Response).where(Response.id.in_(flagged))
-                     .values(flags=[REPEAT_DEVICE], is_repeat=True))
-    return set(flagged)
-
-
-# The first rating per (device, unit) counts; one row per pair, whatever the history size.
-# Built once with expanding parameters so each batch only binds values.
-_FIRST_RATINGS = select(func.min(Response.id)).where(
-    Response.device_id.in_(bindparam("devices", expanding=True)),
-    Response.unit_id.in_(bindparam("units", expanding=True)),
-    Response.channel == Channel.ONLINE,
-).group_by(Response.device_id, Response.unit_id)

@@ -2,7 +2,7 @@
 for the dashboard's latest comments and the export's keyset pages
 
 Revision ID: a4c1e7d2b9f0
-Revises: a3d1e0f4b7c2
+Revises: 8b1f4c2d9e07
 Create Date: 2026-11-25 12:00:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'a4c1e7d2b9f0'
-down_revision = 'a3d1e0f4b7c2'
+down_revision = '8b1f4c2d9e07'
 branch_labels = None
 depends_on = None
 
