@@ -12,6 +12,7 @@ from flask_migrate import upgrade
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
+from sync.audit import record
 from sync.db import write_transaction
 from sync.exports import rankings_table, responses_table, tallies_table, write_csv, write_xlsx
 from sync.links import issue_link
@@ -113,6 +114,10 @@ def export(campaign_id: int, fmt: str, out: Path) -> None:
     total = db.session.scalar(select(func.count()).select_from(Response)
                               .where(Response.campaign_id == campaign.id)) or 0
     tables = [responses_table(db.session, campaign), tallies_table(tally), rankings_table(tally)]
+    record(db.session, actor=None, action="export.cli", target_type="campaign",
+           target_id=campaign.id, campaign_id=campaign.id,
+           after={"format": fmt, "out": str(out)})
+    db.session.commit()
     with click.progressbar(length=total, label="exporting responses", show_pos=True,
                            file=sys.stderr) as bar:
         if fmt == "xlsx":

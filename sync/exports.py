@@ -24,6 +24,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
+from .integrity.signals import SignalReport, campaign_signals
 from .models import CHANNEL_LABELS, Answer, Campaign, Response, ScaleLevel, Visit
 from .questionnaires import item_keys
 from .reports import CampaignTally, TallyFilter, local_time
@@ -78,19 +79,22 @@ PAGE_SIZE = 2000
 def responses_table(session: Session, campaign: Campaign,
                     tally_filter: TallyFilter | None = None,
                     unit_ids: Collection[int] | None = None,
-                    page_size: int = PAGE_SIZE) -> Table:
+                    with_signals: bool = True, page_size: int = PAGE_SIZE) -> Table:
     """One row per stored response, one column per item (the level label); streamed.
 
-    Pages by keyset on (created_at, id) through ix_responses_campaign_created: no OFFSET, no
-    cursor held open, and the read transaction ends between pages, so a million-row download
-    neither loads everything nor pins the store.
+    Excluded ratings stay in the file, marked, with the reason; fraud signals (for admins)
+    explain themselves in 风险提示. Pages by keyset on (created_at, id) through
+    ix_responses_campaign_created: no OFFSET, no cursor held open, and the read transaction
+    ends between pages, so a million-row download neither loads everything nor pins the store.
     """
     items = campaign.questionnaire.items
     item_keys_in_order = [i.key for i in items]
     identities = {c.key: c.label for c in campaign.questionnaire.identities}
     headers = ["编号", "评议活动", "单位代码", "单位名称", "评议方式", "走访",
                "提交时间(北京时间)", "接收时间(北京时间)",
-               *[i.label for i in items], "评议人员身份", "意见建议", "标记"]
+               *[i.label for i in items], "评议人员身份", "意见建议", "标记",
+               "已剔除", "剔除原因", *(["风险提示"] if with_signals else [])]
+    signals = campaign_signals(session, campaign, unit_ids) if with_signals else None
     level_labels = dict(session.execute(select(ScaleLevel.id, ScaleLevel.label)).all())
     # Answers to earlier questionnaire versions find their column by item key.
     key_by_item = item_keys(session, campaign)
@@ -105,7 +109,8 @@ def responses_table(session: Session, campaign: Campaign,
     channel_labels = {**CHANNEL_LABELS, **{c.value: label for c, label in CHANNEL_LABELS.items()}}
     page = (select(Response.id, Response.uuid, Response.unit_id, Response.channel,
                    Response.visit_id, Response.created_at, Response.received_at,
-                   Response.identity_key, Response.comment, Response.flags)
+                   Response.identity_key, Response.comment, Response.flags,
+                   Response.excluded_at, Response.exclusion_reason)
             .where(*where).order_by(Response.created_at, Response.id).limit(page_size))
 
     def rows() -> Iterator[Row]:
@@ -133,11 +138,18 @@ def responses_table(session: Session, campaign: Campaign,
                     *[by_key.get(key, "") for key in item_keys_in_order],
                     identities.get(r.identity_key or "", r.identity_key or ""),
                     r.comment or "", ",".join(r.flags or []),
+                    "是" if r.excluded_at else "", r.exclusion_reason or "",
+                    *([_signals_text(signals, r.id)] if signals is not None else []),
                 ]
             last = found[-1]
             after = (last.created_at, last.id)
 
     return Table("评议结果", headers, rows())
+
+
+def _signals_text(signals: SignalReport, response_id: int) -> str:
+    flagged = signals.get(response_id)
+    return flagged.describe() if flagged else ""
 
 
 def tallies_table(tally: CampaignTally) -> Table:

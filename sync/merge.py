@@ -181,6 +181,7 @@ class _Preparer:
         self.signer = signer
         self.device_id = device_id
         self.now = now
+        self.client_ip: str | None = None  # evidence for fraud signals (sync.integrity.signals)
         self._resolved: dict[str, CachedLink | LinkError] = {}
 
     def index(self, link: CachedLink) -> QuestionnaireIndex:
@@ -232,6 +233,7 @@ class _Preparer:
             "channel": link.channel,
             "visit_id": link.link.visit_id,
             "device_id": self.device_id,
+            "client_ip": self.client_ip,
             "identity_key": identity,
             "comment": (data["comment"] or "").strip() or None,
             "created_at": data["created_at"],
@@ -290,7 +292,7 @@ _RETRYABLE = ("40P01", "40001")
 
 def merge_batch(
     session: Session, signer: LinkSigner, body: object, now: datetime | None = None,
-    cache: LinkCache | None = None,
+    client_ip: str | None = None, cache: LinkCache | None = None,
 ) -> list[ItemResult]:
     """Validate and store a sync body; return one result per item, in request order.
 
@@ -314,6 +316,7 @@ def merge_batch(
         try:
             with write_transaction(session):
                 preparer = _Preparer(cache.view(session), signer, device_id, now)
+                preparer.client_ip = client_ip
                 return _merge(session, cache, preparer, raw_items, loaded)
         except _StaleCache:
             continue
