@@ -35,6 +35,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from . import admin, api, auth, cli, errors, shortlinks, survey
     from .admin import posters as admin_posters
+    from .admin.followups import board
     from .admin import reports as admin_reports
 
     errors.register(app)
@@ -47,4 +48,5 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(shortlinks.bp)
     app.register_blueprint(admin_posters.bp)
     app.register_blueprint(admin_reports.bp)
+    app.register_blueprint(board.bp)
     return app

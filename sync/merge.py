@@ -24,6 +24,7 @@ from qr.links import LinkError, LinkSigner
 
 from .clock import local_day, local_today
 from .db import write_transaction
+from .followups.intake import follow_up_row, store_intake
 from .links import ResolvedLink, check_rated_before_revocation, resolve_token
 from .models import Answer, Channel, Conflict, Response
 from .schemas import BatchEnvelopeSchema, ResponseItemSchema, describe_errors
@@ -80,6 +81,10 @@ class PreparedResponse:
     content_hash: str
     raw: dict[str, Any]
     flags: list[str] = field(default_factory=list)
+    #: the follow-up this rating opens, if it qualifies (sync.followups.intake)
+    follow_up: dict[str, Any] | None = None
+    #: a call-back phone the rater chose to give; stored apart from the rating
+    contact: str | None = None
 
 
 def content_hash(campaign_id: int, unit_code: str, data: dict[str, Any]) -> str:
@@ -224,8 +229,12 @@ class _Preparer:
             "is_repeat": False,
             "meta": data["meta"],
         }
+        follow_up = follow_up_row(link.campaign, unit.id, row["comment"],
+                                  data["answers"].values(), self.today)
+        # The phone number never travels further than its own table (not even a conflict copy).
+        raw = {k: v for k, v in raw.items() if k != "contact"}
         return PreparedResponse(uuid=uuid, row=row, answers=answers, content_hash=digest,
-                                raw=raw)
+                                raw=raw, follow_up=follow_up, contact=data["contact"])
 
 
 def _check_answers(questionnaire: QuestionnaireIndex,
@@ -324,6 +333,8 @@ def _store(session: Session, items: list[PreparedResponse]) -> dict[int, str]:
         ]
         if answer_rows:
             conn.execute(insert(Answer), answer_rows)
+        store_intake(conn, [(new_ids[i.uuid], i.follow_up, i.contact)
+                            for i in firsts if i.uuid in new_ids])
         _flag_repeat_devices(session, [i for i in firsts if i.uuid in new_ids], new_ids)
 
         existing = [i.uuid for i in firsts if i.uuid not in new_ids]

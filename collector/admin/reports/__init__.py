@@ -22,7 +22,14 @@ from flask import (
     url_for,
 )
 
-from sync.exports import csv_chunks, rankings_table, responses_table, tallies_table, write_xlsx
+from sync.exports import (
+    Table,
+    csv_chunks,
+    rankings_table,
+    responses_table,
+    tallies_table,
+    write_xlsx,
+)
 from sync.models import Campaign, Channel, Unit
 from sync.reports import FilterError, TallyFilter, campaign_activity, campaign_tally, parse_filter
 
@@ -175,7 +182,11 @@ def export(campaign_id: int, fmt: str):  # type: ignore[no-untyped-def]
     else:
         tally = campaign_tally(db.session, campaign, tally_filter).restricted(visible)
         table = (tallies_table if table_name == "tallies" else rankings_table)(tally)
-    filename = f"campaign-{campaign.id}-{table_name}.{fmt}"
+    return send_table(table, f"campaign-{campaign.id}-{table_name}.{fmt}", fmt)
+
+
+def send_table(table: Table, filename: str, fmt: str) -> Response:
+    """Send a table as CSV (streamed) or XLSX (write-only, spooled) for download."""
     if fmt == "csv":
         return Response(stream_with_context(csv_chunks(table)),
                         mimetype="text/csv; charset=utf-8",
