@@ -290,6 +290,8 @@ class Campaign(Base):
     followup_levels: Mapped[list[str] | None] = mapped_column(JSON)
     #: whether the public board (/b/<token>) is shown
     board_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: a rating made sooner than this after the form opened is flagged too_fast
+    min_seconds: Mapped[int] = mapped_column(Integer, default=8, server_default="8")
 
     questionnaire: Mapped[Questionnaire] = relationship()
     categories: Mapped[list[Category]] = relationship(
@@ -405,6 +407,9 @@ class Response(Base):
     __table_args__ = (
         Index("ix_responses_campaign_unit", "campaign_id", "unit_id"),
         Index("ix_responses_device_unit", "device_id", "unit_id"),
+        # fraud signals group one campaign's ratings by device and by address
+        Index("ix_responses_campaign_device", "campaign_id", "device_id"),
+        Index("ix_responses_campaign_client_ip", "campaign_id", "client_ip"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -416,6 +421,8 @@ class Response(Base):
     channel: Mapped[Channel] = mapped_column(_enum(Channel, "channel"))
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"))
     device_id: Mapped[str | None] = mapped_column(String(64))
+    #: the address the rating was uploaded from (evidence for the burst signal, never access)
+    client_ip: Mapped[str | None] = mapped_column(String(64))
     identity_key: Mapped[str | None] = mapped_column(String(40))
     comment: Mapped[str | None] = mapped_column(Text)
     #: when the rater submitted, by the phone's clock
@@ -429,6 +436,11 @@ class Response(Base):
     #: a poster rating from a device that already rated this unit: kept, but not tallied
     is_repeat: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: set when an admin excludes the rating from tallies (a fraud flag, an upheld appeal);
+    #: the row stays and exports show it marked. See sync.integrity.exclusions.
+    excluded_at: Mapped[datetime | None]
+    exclusion_reason: Mapped[str | None] = mapped_column(Text)
+    excluded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     answers: Mapped[list[Answer]] = relationship(cascade="all, delete-orphan")
     unit: Mapped[Unit] = relationship()
@@ -557,4 +569,6 @@ user_units = Table(
 )
 
 
+# Tables defined in feature modules register on Base.metadata when imported.
+from . import audit  # noqa: E402,F401
 from .followups import models as _followup_models  # noqa: E402,F401  (tables on Base.metadata)
