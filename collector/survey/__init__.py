@@ -41,6 +41,7 @@ def form_to_item(token: str, form: dict) -> dict:
         "answers": answers,
         "comment": form.get("comment", ""),
         "identity": form.get("identity") or None,
+        "contact": form.get("contact") or None,
     }
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from ..clock import local_today
 from ..models import Answer, FollowUp, Response, ScaleLevel, Unit
 from ..reports import day_start_utc
+from ..reports.filters import counted
 from .ledger import OPEN_STATUSES
 from .models import Appeal, AppealDecision
 
@@ -53,7 +54,7 @@ def secretary_home(session: Session, units: list[Unit], today: date | None = Non
                    func.count())
             .join(Answer, Answer.response_id == Response.id)
             .join(ScaleLevel, ScaleLevel.id == Answer.level_id)
-            .where(Response.unit_id.in_(ids), Response.is_repeat.is_(False))
+            .where(Response.unit_id.in_(ids), counted())
             .group_by(Response.unit_id)):
         cards[unit_id].satisfied, cards[unit_id].answers = int(satisfied or 0), total
     open_ = FollowUp.status.in_(OPEN_STATUSES)

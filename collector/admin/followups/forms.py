@@ -11,7 +11,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from sync.followups.models import AppealKind
 from sync.models import CallbackResult, FollowUpStatus
@@ -25,8 +25,13 @@ class FollowUpForm(ChineseForm):
     measures = TextAreaField("整改措施", [Optional(), Length(max=5000)])
     callback_result = SelectField(
         "回访结果", choices=choices([("", "未回访"), *((c.value, c.label) for c in CallbackResult)]),
-        default="")
+        default="", validate_choice=False)
     owner_unit_id = SelectField("责任单位", coerce=int)
+
+
+    def validate_callback_result(self, field: SelectField) -> None:
+        if field.data not in (None, "", *(c.value for c in CallbackResult)):
+            raise ValidationError("回访结果不是有效的选择。")
 
 
 class ExtensionForm(ChineseForm):
