@@ -23,7 +23,8 @@ from .models import ResponseContact
 DEFAULT_LEVELS = ("unsatisfied", "very_unsatisfied")
 
 _MOBILE = re.compile(r"1[3-9]\d{9}")
-_LANDLINE = re.compile(r"(0\d{2,3})(\d{7,8})")
+#: area codes 010 and 02x have three digits, all others four; subscriber numbers 7–8 digits
+_LANDLINE = re.compile(r"(010|02\d|0[3-9]\d{2})(\d{7,8})")
 CONTACT_ERROR = "联系电话格式不正确：请填写 11 位手机号，或带区号的固定电话（如 0791-83869993）。"
 
 
