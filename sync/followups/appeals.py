@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..audit import record, snapshot
+from ..db import write_transaction
 from ..integrity.exclusions import exclude_response
 from ..models import Response, Unit, User
 from .models import Appeal, AppealDecision, AppealKind
@@ -36,7 +37,7 @@ def may_appeal(user: User, response: Response) -> bool:
 
 def file_appeal(session: Session, response: Response, user: User, kind: AppealKind,
                 reason: str, evidence: str | None, ip: str | None = None) -> Appeal:
-    """File an appeal against a rating; the caller commits.
+    """File an appeal against a rating, in its own write transaction.
 
     :raise AppealError: not the rated unit's secretary, no reason, or already appealed.
     """
@@ -48,20 +49,21 @@ def file_appeal(session: Session, response: Response, user: User, kind: AppealKi
     appeal = Appeal(response_id=response.id, campaign_id=response.campaign_id,
                     unit_id=response.unit_id, kind=kind, reason=reason,
                     evidence=(evidence or "").strip() or None, filed_by_id=user.id)
-    try:
-        with session.begin_nested():  # one appeal per rating: the unique key decides a race
-            session.add(appeal)
-    except IntegrityError as exc:
-        raise AppealError("该评价已提出过申诉，不能重复申诉。") from exc
-    record(session, actor=user, action="appeal.file", target_type="appeal", target_id=appeal.id,
-           campaign_id=response.campaign_id, after=snapshot(appeal, AUDITED) | {
-               "response": response.uuid}, ip=ip)
+    with write_transaction(session):
+        try:
+            with session.begin_nested():  # one appeal per rating: the unique key decides a race
+                session.add(appeal)
+        except IntegrityError as exc:
+            raise AppealError("该评价已提出过申诉，不能重复申诉。") from exc
+        record(session, actor=user, action="appeal.file", target_type="appeal",
+               target_id=appeal.id, campaign_id=appeal.campaign_id,
+               after=snapshot(appeal, AUDITED) | {"response": response.uuid}, ip=ip)
     return appeal
 
 
 def decide_appeal(session: Session, appeal: Appeal, admin: User, upheld: bool, reason: str,
                   ip: str | None = None) -> None:
-    """Uphold (and exclude the rating) or reject an appeal, once; the caller commits.
+    """Uphold (and exclude the rating) or reject an appeal, once, in its own write transaction.
 
     :raise AppealError: not an admin, no reason, or already decided.
     """
@@ -70,23 +72,24 @@ def decide_appeal(session: Session, appeal: Appeal, admin: User, upheld: bool, r
     reason = (reason or "").strip()
     if not reason:
         raise AppealError("请写明复核理由。")
-    before = snapshot(appeal, AUDITED)
     decision = AppealDecision.UPHELD if upheld else AppealDecision.REJECTED
-    changed = session.execute(
-        update(Appeal).where(Appeal.id == appeal.id, Appeal.decision == AppealDecision.PENDING)
-        .values(decision=decision, decision_reason=reason, decided_by_id=admin.id,
-                decided_at=datetime.now(timezone.utc))
-        .execution_options(synchronize_session=False)).rowcount
-    if changed != 1:
-        raise AppealError("该申诉已复核过。")
-    session.refresh(appeal)
-    record(session, actor=admin, action="appeal.decide", target_type="appeal",
-           target_id=appeal.id, campaign_id=appeal.campaign_id, before=before,
-           after=snapshot(appeal, AUDITED), ip=ip)
-    if upheld:
+    with write_transaction(session):
+        before = snapshot(appeal, AUDITED)
+        changed = session.execute(
+            update(Appeal)
+            .where(Appeal.id == appeal.id, Appeal.decision == AppealDecision.PENDING)
+            .values(decision=decision, decision_reason=reason, decided_by_id=admin.id,
+                    decided_at=datetime.now(timezone.utc))
+            .execution_options(synchronize_session=False)).rowcount
+        if changed != 1:
+            raise AppealError("该申诉已复核过。")
+        session.refresh(appeal)
+        record(session, actor=admin, action="appeal.decide", target_type="appeal",
+               target_id=appeal.id, campaign_id=appeal.campaign_id, before=before,
+               after=snapshot(appeal, AUDITED), ip=ip)
         response = session.get(Response, appeal.response_id)
         assert response is not None
-        if response.excluded_at is None:
+        if upheld and response.excluded_at is None:
             exclude_response(session, response, reason=f"申诉复核成立：{reason}", actor=admin,
                              ip=ip)
 
