@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from qr.links import LinkSigner
 
+from ..db import write_transaction
 from ..links import issue_link, sign_link
 from ..merge import ItemResult, merge_batch
 from ..models import Campaign, Channel, Link, User
@@ -134,19 +135,19 @@ def stage_sheet(session: Session, campaign: Campaign, keyed: Keyed, pass_no: int
     """
     if pass_no not in (1, 2):
         raise PaperError("录入轮次只能是第 1 遍或第 2 遍。")
-    other = session.scalar(select(PaperEntry).where(
-        PaperEntry.campaign_id == campaign.id, PaperEntry.sheet_no == keyed.sheet_no,
-        PaperEntry.pass_no == 3 - pass_no))
-    if other is not None and other.keyed_by_id == user.id:
-        raise PaperError("双人录入：同一份问卷的两遍须由不同的人录入。")
     entry = PaperEntry(campaign_id=campaign.id, sheet_no=keyed.sheet_no, pass_no=pass_no,
                        payload=keyed.payload(), keyed_by_id=user.id)
-    try:
-        with session.begin_nested():
-            session.add(entry)
-    except IntegrityError as exc:
-        raise PaperError(f"问卷 {keyed.sheet_no} 的第 {pass_no} 遍已录入过。") from exc
-    session.commit()
+    with write_transaction(session):
+        other = session.scalar(select(PaperEntry).where(
+            PaperEntry.campaign_id == campaign.id, PaperEntry.sheet_no == keyed.sheet_no,
+            PaperEntry.pass_no == 3 - pass_no))
+        if other is not None and other.keyed_by_id == user.id:
+            raise PaperError("双人录入：同一份问卷的两遍须由不同的人录入。")
+        try:
+            with session.begin_nested():  # the unique key decides two keyers racing
+                session.add(entry)
+        except IntegrityError as exc:
+            raise PaperError(f"问卷 {keyed.sheet_no} 的第 {pass_no} 遍已录入过。") from exc
     return entry
 
 
