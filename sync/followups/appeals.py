@@ -75,7 +75,7 @@ def decide_appeal(session: Session, appeal: Appeal, admin: User, upheld: bool, r
     decision = AppealDecision.UPHELD if upheld else AppealDecision.REJECTED
     with write_transaction(session):
         before = snapshot(appeal, AUDITED)
-        changed = session.execute(
+        changed: int = session.execute(  # type: ignore[attr-defined]
             update(Appeal)
             .where(Appeal.id == appeal.id, Appeal.decision == AppealDecision.PENDING)
             .values(decision=decision, decision_reason=reason, decided_by_id=admin.id,

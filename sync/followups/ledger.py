@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from ..clock import local_day, local_today
-from ..exports import Table, _time
+from ..exports import TIME_FORMAT, Table
 from ..models import (
     CallbackResult,
     Campaign,
@@ -25,6 +25,7 @@ from ..models import (
     Unit,
     User,
 )
+from ..reports import local_time
 from .deadlines import add_working_days, latest_extension
 from .models import ResponseContact
 
@@ -292,9 +293,9 @@ def ledger_table(session: Session, campaign: Campaign, unit_ids: Collection[int]
     today = today or local_today()
     ledger_filter = ledger_filter or LedgerFilter()
     query = _order(_ledger_query(campaign.id, unit_ids, ledger_filter, today), ledger_filter.sort)
-    headers = ["编号", "评议时间(北京时间)", "单位代码", "评议对象", "意见建议", "责任单位", "办理状态",
-               "受理日期", "办理时限", "是否逾期", "延期理由", "答复日期", "办理情况", "整改措施",
-               "回访结果", "回访日期", "办结日期"]
+    headers = ["编号", "评议时间(北京时间)", "单位代码", "评议对象", "意见建议", "责任单位",
+               "办理状态", "受理日期", "办理时限", "是否逾期", "延期理由", "答复日期",
+               "办理情况", "整改措施", "回访结果", "回访日期", "办结日期"]
     if include_contact:
         headers.append("联系电话")
         query = query.add_columns(ResponseContact.phone).outerjoin(
@@ -304,7 +305,8 @@ def ledger_table(session: Session, campaign: Campaign, unit_ids: Collection[int]
         for found in session.execute(query.execution_options(yield_per=1000)):
             r = _row(tuple(found)[:7], today)
             row: list[object] = [
-                r.response_uuid, _time(r.created_at), r.unit_code, r.unit_name, r.comment,
+                r.response_uuid, local_time(r.created_at).strftime(TIME_FORMAT), r.unit_code,
+                r.unit_name, r.comment,
                 r.owner_unit_name, r.status.label, _day(r.opened_on), _day(r.due_on),
                 "逾期" if r.overdue else ("逾期办结" if r.late else ""), r.extension_reason or "",
                 _day(r.replied_on), r.reply or "", r.measures or "",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -199,7 +199,7 @@ def merge_agreed(session: Session, signer: LinkSigner, campaign: Campaign,
             outcomes.append((sheet_no, exc.message))
             continue
         if result.status != "rejected":
-            session.execute(PaperEntry.__table__.update()
+            session.execute(update(PaperEntry)
                             .where(PaperEntry.campaign_id == campaign.id,
                                    PaperEntry.sheet_no == sheet_no)
                             .values(merged_at=datetime.now(timezone.utc)))

@@ -50,6 +50,9 @@ def test_upheld_appeal_excludes_the_rating_from_tallies_not_from_the_store(
     assert before.respondents == 2 and before.score == 50
 
     page = f"/admin/responses/{response.id}/appeal"
+    login("zf01")  # the rated unit's secretary finds the appeal on the follow-up
+    assert page in client.get(f"/admin/followups/{response.id}").get_data(as_text=True)
+    client.post("/admin/logout", data={"csrf_token": csrf_from(client, "/admin/followups")})
     login("zf02")  # another unit's secretary cannot appeal it
     assert client.get(page).status_code == 404
     client.post("/admin/logout", data={"csrf_token": csrf_from(client, "/admin/followups")})

@@ -1,4 +1,4 @@
-"""The public board (/b/<token>): rankings, counts and 整改 progress of a campaign, no personal data.
+"""The public board (/b/<token>): rankings, counts and 整改 progress; nothing personal.
 
 Off unless the campaign enables it. The token is the campaign id signed with the app's keys
 (salt "pingyi-board"), so ids cannot be walked. The page may be embedded in a unit's website or

@@ -8,7 +8,6 @@ from wtforms import (
     IntegerField,
     SelectField,
     SelectMultipleField,
-    StringField,
     TextAreaField,
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
@@ -24,7 +23,8 @@ class FollowUpForm(ChineseForm):
     reply = TextAreaField("办理情况（答复）", [Optional(), Length(max=5000)])
     measures = TextAreaField("整改措施", [Optional(), Length(max=5000)])
     callback_result = SelectField(
-        "回访结果", choices=choices([("", "未回访"), *((c.value, c.label) for c in CallbackResult)]),
+        "回访结果",
+        choices=choices([("", "未回访"), *((c.value, c.label) for c in CallbackResult)]),
         default="", validate_choice=False)
     owner_unit_id = SelectField("责任单位", coerce=int)
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Response as FlaskResponse
-from flask import abort, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from sync.audit import snapshot
 from sync.clock import local_today
-from sync.exports import csv_chunks
+from sync.followups.appeals import may_appeal
 from sync.followups.contact import contact_for, may_see_contact
 from sync.followups.ledger import (
     AUDITED,
@@ -199,9 +198,9 @@ def followup(response_id: int):  # type: ignore[no-untyped-def]
     status = 422 if (form.errors or error) else 200
     return render_template("admin/followups/edit.html", response=response, follow_up=follow_up,
                            form=form, extension=ExtensionForm(), error=error, contact=contact,
-                           today=local_today(),
-                           can_see_contact=follow_up is not None and may_see_contact(user, follow_up)
-                           ), status
+                           today=local_today(), can_appeal=may_appeal(user, response),
+                           can_see_contact=(
+                               follow_up is not None and may_see_contact(user, follow_up))), status
 
 
 @bp.post("/followups/<int:response_id>/extend")
