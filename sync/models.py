@@ -470,8 +470,10 @@ class FollowUp(Base):
     __table_args__ = (
         CheckConstraint("(status IN ('done', 'explained')) = (closed_on IS NOT NULL)",
                         name="closed_iff_closed_status"),
+        # the ledger's three orders/filters: newest first, by deadline, by owner unit
+        Index("ix_follow_ups_campaign_id", "campaign_id", "id"),
+        Index("ix_follow_ups_campaign_due", "campaign_id", "due_on"),
         Index("ix_follow_ups_campaign_owner", "campaign_id", "owner_unit_id", "status"),
-        Index("ix_follow_ups_campaign_due", "campaign_id", "status", "due_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
