@@ -304,3 +304,40 @@ def test_ledger_export_neutralises_formulas_and_filters(rated, session, client, 
     assert len(values) == 2 and values[1][6] == "待处理"
     assert client.get(f"/admin/followups/export.csv?campaign={campaign.id}&contact=1") \
         .status_code == 403
+
+
+def test_overlapping_batches_at_once_open_each_follow_up_once(app, session, make_campaign,
+                                                              make_link, make_item):
+    import threading
+
+    from sync.followups.models import ResponseContact
+
+    campaign = make_campaign()
+    _, token = make_link(campaign)
+    pool = [make_item(token, comment=f"意见{i}", contact="13900000000") for i in range(12)]
+    batches = [pool[3 * k: 3 * k + 6] for k in range(4)]  # neighbours overlap by three
+    barrier = threading.Barrier(len(batches))
+    errors: list[BaseException] = []
+
+    def worker(k: int) -> None:
+        try:
+            client = app.test_client()
+            barrier.wait()
+            reply = client.post("/api/v1/sync", json={"device_id": f"d{k}",
+                                                      "responses": batches[k]})
+            assert reply.status_code == 200
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(len(batches))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    session.rollback()
+    posted = {i["id"] for b in batches for i in b}
+    opened = session.scalars(select(Response.uuid).join(
+        FollowUp, FollowUp.response_id == Response.id)).all()
+    assert sorted(opened) == sorted(posted)  # each once: the merge stored each once
+    assert len(session.scalars(select(ResponseContact.response_id)).all()) == len(posted)
