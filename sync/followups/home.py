@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from ..clock import local_today
@@ -43,9 +43,12 @@ def secretary_home(session: Session, units: list[Unit], today: date | None = Non
     ids = list(cards)
     if not ids:
         return []
+    # campaign and unit together, so the responses' (campaign_id, unit_id) index is used
+    mine = and_(Response.campaign_id.in_({u.campaign_id for u in units}),
+                Response.unit_id.in_(ids))
     for unit_id, n in session.execute(
             select(Response.unit_id, func.count()).where(
-                Response.unit_id.in_(ids), Response.received_at >= day_start_utc(today))
+                mine, Response.received_at >= day_start_utc(today))
             .group_by(Response.unit_id)):
         cards[unit_id].today = n
     for unit_id, satisfied, total in session.execute(
@@ -54,7 +57,7 @@ def secretary_home(session: Session, units: list[Unit], today: date | None = Non
                    func.count())
             .join(Answer, Answer.response_id == Response.id)
             .join(ScaleLevel, ScaleLevel.id == Answer.level_id)
-            .where(Response.unit_id.in_(ids), counted())
+            .where(mine, counted())
             .group_by(Response.unit_id)):
         cards[unit_id].satisfied, cards[unit_id].answers = int(satisfied or 0), total
     open_ = FollowUp.status.in_(OPEN_STATUSES)
