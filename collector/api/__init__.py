@@ -13,7 +13,7 @@ from sync.merge import BatchError, merge_batch
 
 from ..errors import render_error
 from ..extensions import db
-from ..links import resolve, signer
+from ..links import issue_receipt, resolve, signer
 
 bp = Blueprint("api", __name__)
 
@@ -41,7 +41,7 @@ def form(token: str):  # type: ignore[no-untyped-def]
         link = resolve(token)
     except LinkError as exc:
         return render_error(exc.http_status, exc.message, exc.reason)
-    return jsonify(form_definition(link))
+    return jsonify(form_definition(link, issue_receipt(link)))
 
 
 @bp.post("/api/v1/sync")

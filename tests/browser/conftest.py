@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import threading
@@ -29,11 +30,17 @@ class FaultInjector:
         self.requests: list[tuple[str, str]] = []
         self.sync_bodies: list[dict] = []
         self._plan: list[str] = []
+        self._poison: bytes | None = None
+        self.poisoned = 0
         self._lock = threading.Lock()
 
     def fail_next_uploads(self, fault: str, times: int = 1) -> None:
         with self._lock:
             self._plan.extend([fault] * times)
+
+    def fail_batches_containing(self, marker: str) -> None:
+        """Answer 500 to every upload whose body contains `marker` (a server bug one item hits)."""
+        self._poison = marker.encode()
 
     @property
     def faults_left(self) -> int:
@@ -50,6 +57,12 @@ class FaultInjector:
         if path == SYNC_PATH and environ["REQUEST_METHOD"] == "POST":
             with self._lock:
                 fault = self._plan.pop(0) if self._plan else None
+            if self._poison is not None:
+                body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+                environ["wsgi.input"] = io.BytesIO(body)
+                if self._poison in body:
+                    self.poisoned += 1
+                    fault = FAIL_BEFORE
         if fault == FAIL_BEFORE:
             start_response("500 INTERNAL SERVER ERROR", [("Content-Type", "application/json")])
             return [b'{"error": "injected failure"}']

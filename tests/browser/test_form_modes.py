@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -174,8 +175,11 @@ def test_rejected_items_stay_visible_and_export_imports(app, live_server, new_co
     assert summary.counts == {"stored": 3}
     rate_visit(page, 3, unit="ZF01")
 
-    # The office closes the campaign before the phone sees signal again.
+    # The office closed the campaign, and the phone sees signal again only after the 30-day grace
+    # for late uploads (made before closing, their receipts would otherwise let them in).
     campaign.status = CampaignStatus.CLOSED
+    session.commit()
+    campaign.closed_at = datetime.now(timezone.utc) - timedelta(days=31)
     session.commit()
     context.set_offline(False)
     wait_pending(page, 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from sync.links import revoke_link
 from sync.models import Answer, Channel, Conflict, Response
 
 from .conftest import DROP_AFTER, FAIL_AFTER, FAIL_BEFORE, PORTAL
@@ -52,7 +53,8 @@ def test_online_submit_is_stored_once(live_server, new_context, make_campaign, m
 def test_visit_offline_reopens_from_service_worker(live_server, new_context, make_campaign,
                                                    make_link, session):
     campaign = make_campaign()
-    _, token = make_link(campaign, ["ZF01", "ZF02"], channel=Channel.VISIT, visit_place="红星村")
+    link, token = make_link(campaign, ["ZF01", "ZF02"], channel=Channel.VISIT,
+                            visit_place="红星村")
     url = f"{live_server.url}/s/{token}"
     context = new_context()
     page = context.new_page()
@@ -68,7 +70,9 @@ def test_visit_offline_reopens_from_service_worker(live_server, new_context, mak
     reply = page.reload()
     assert reply is not None and reply.ok and reply.from_service_worker
     wait_ready(page)
-    assert page.locator("#n").inner_text() == "20" and page.locator("#m").inner_text() == "20"
+    # The counters fill in once the queue is read back from storage (asynchronously).
+    page.wait_for_function("document.getElementById('n').textContent === '20'")
+    assert page.locator("#m").inner_text() == "20"
     for n in range(20, 25):
         rate_visit(page, n, unit="ZF01")
     # Neither the page nor an upload reached the server. (The browser process's own fetches of
@@ -77,14 +81,22 @@ def test_visit_offline_reopens_from_service_worker(live_server, new_context, mak
     assert live_server.faults.paths("POST") == []
     assert stored(session) == []
 
+    # The office reprints the card while the phone is away: the link is revoked. The ratings
+    # still count, on the strength of the receipts of the pages they were made on (the last five
+    # on the page the Service Worker served offline), flagged as late uploads.
+    revoke_link(session, link)
+    session.commit()
     context.set_offline(False)
     wait_pending(page, 0)
     assert page.locator("#m").inner_text() == "0"
     assert page.locator("#lt").inner_text() != "尚未上传"
+    assert page.locator("#pb").is_hidden()
     rows = stored(session)
     assert len(rows) == 25 and len({r.uuid for r in rows}) == 25
     assert {r.channel for r in rows} == {Channel.VISIT}
     assert sum(1 for r in rows if r.unit.code == "ZF01") == 15
+    assert all(r.flags == ["late_upload"] for r in rows)
+    assert all(r.receipt_issued_at < link.revoked_at for r in rows)
 
 
 def test_offline_queue_without_service_worker(live_server, new_context, make_campaign, make_link,
@@ -134,3 +146,49 @@ def test_failed_uploads_lose_nothing_and_double_nothing(fault, live_server, new_
     if fault in (FAIL_AFTER, DROP_AFTER):
         # the server really had stored the batch whose answer was lost
         assert {r["status"] for r in live_server.faults.sync_bodies[0]["results"]} == {"stored"}
+
+
+POISON = """([marker, comment]) => {
+  const cfg = JSON.parse(document.getElementById('cfg').textContent);
+  const answers = {};
+  cfg.form.items.forEach(i => { answers[i.key] = 'satisfied'; });
+  const id = crypto.randomUUID();
+  localStorage.setItem('pq:' + id, JSON.stringify({
+    id, token: cfg.token, unit: 'ZF01', created_at: new Date().toISOString(), answers,
+    comment: marker + comment.replace('<lone surrogate>', String.fromCharCode(0xD800)), identity: 'enterprise', meta: {}, receipt: cfg.form.receipt,
+    t: Date.now()}));
+  return id;
+}"""
+
+
+def test_one_poisoned_item_never_holds_back_the_queue(live_server, new_context, make_campaign,
+                                                      make_link, session):
+    """A queue with good ratings, one the server cannot store (a lone UTF-16 surrogate) and one
+    that makes the server fail (500) whenever a batch holds it: the batch is split, the good ones
+    are stored, the bad ones stay on the phone, shown with their reasons."""
+    campaign = make_campaign()
+    _, token = make_link(campaign, ["ZF01"], channel=Channel.VISIT, visit_place="红星村")
+    context = new_context()
+    page = context.new_page()
+    page.goto(f"{live_server.url}/s/{token}")
+    wait_ready(page)
+    context.set_offline(True)
+    rate_visit(page, 0)
+    rate_visit(page, 1)
+    surrogate = page.evaluate(POISON, ["", "乱码<lone surrogate>"])  # sent as "\\ud800"
+    crashing = page.evaluate(POISON, ["CRASH-ME ", "服务器处理它时会出错"])
+    for n in range(2, 5):
+        rate_visit(page, n)
+    live_server.faults.fail_batches_containing("CRASH-ME")
+
+    context.set_offline(False)
+    page.wait_for_function("document.querySelectorAll('#bad li').length === 2")
+    wait_pending(page, 1)  # the one that made the server fail is still to upload, alone
+    rows = stored(session)
+    assert len(rows) == 5 and all("CRASH-ME" not in (r.comment or "") for r in rows)
+    assert live_server.faults.poisoned >= 2  # the whole batch, then the halves holding it
+    problems = page.locator("#bad li").all_inner_texts()
+    assert any("代理项" in p for p in problems), problems
+    assert any("暂未上传" in p and "500" in p for p in problems), problems
+    queued = page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('pq:'))")
+    assert sorted(queued) == sorted(["pq:" + surrogate, "pq:" + crashing])
