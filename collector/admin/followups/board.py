@@ -2,7 +2,7 @@
 
 Off unless the campaign enables it. The token is the campaign id signed with the app's keys
 (salt "pingyi-board"), so ids cannot be walked. The page may be embedded in a unit's website or
-a 公众号 article: the view opts out of frame protection (`allow_framing`, and its own
+a 公众号 article: the view opts out of frame protection (`embeddable`, and its own
 Content-Security-Policy `frame-ancestors *`).
 """
 
@@ -73,8 +73,9 @@ def board(token: str):  # type: ignore[no-untyped-def]
     return response
 
 
-#: read by the app's frame-protection hook: this view may be shown inside an iframe
-board.allow_framing = True  # type: ignore[attr-defined]
+#: read by the app's frame-protection hook (h1's collector.security.embeddable sets the same
+#: attribute): this view may be shown inside an iframe
+board.embeddable = True  # type: ignore[attr-defined]
 
 
 def forget(campaign_id: int) -> None:
