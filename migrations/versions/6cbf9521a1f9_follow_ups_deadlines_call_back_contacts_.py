@@ -68,8 +68,9 @@ def upgrade():
     with op.batch_alter_table('campaigns', schema=None) as batch_op:
         batch_op.add_column(sa.Column('followup_days', sa.Integer(), server_default='5', nullable=False))
         batch_op.add_column(sa.Column('followup_levels', sa.JSON(), nullable=True))
-        batch_op.add_column(sa.Column('board_enabled', sa.Boolean(), server_default=sa.false(), nullable=False))
-        batch_op.create_check_constraint('followup_days_range', 'followup_days BETWEEN 1 AND 22')
+        # a literal default: an expression (sa.false()) makes SQLite rebuild `campaigns`, which
+        # fails once other tables reference its rows
+        batch_op.add_column(sa.Column('board_enabled', sa.Boolean(), server_default='0', nullable=False))
 
     with op.batch_alter_table('follow_ups', schema=None) as batch_op:
         batch_op.add_column(sa.Column('campaign_id', sa.Integer(), nullable=True))
@@ -93,6 +94,8 @@ def upgrade():
                "FROM responses r WHERE r.comment IS NOT NULL AND r.comment <> '' "
                "AND NOT EXISTS (SELECT 1 FROM follow_ups f WHERE f.response_id = r.id)")
 
+    _open_and_due_legacy_follow_ups()
+
     with op.batch_alter_table('follow_ups', schema=None) as batch_op:
         batch_op.alter_column('campaign_id', existing_type=sa.Integer(), nullable=False)
         batch_op.drop_constraint(op.f('ck_follow_ups_closed_iff_done'), type_='check')
@@ -106,6 +109,38 @@ def upgrade():
         batch_op.create_foreign_key(batch_op.f('fk_follow_ups_campaign_id_campaigns'), 'campaigns', ['campaign_id'], ['id'], ondelete='CASCADE')
 
     # ### end Alembic commands ###
+
+
+def _open_and_due_legacy_follow_ups():
+    """Records made before this revision: opened on their local day, due 5 working days later
+    (the default), unless an editor had already set a deadline."""
+    from datetime import datetime, timedelta, timezone
+
+    import chinese_calendar
+
+    def working(day):
+        try:
+            return chinese_calendar.is_workday(day)
+        except NotImplementedError:
+            return day.weekday() < 5
+
+    conn = op.get_bind()
+    rows = conn.execute(sa.text("SELECT id, created_at, due_on FROM follow_ups "
+                                "WHERE opened_on IS NULL")).all()
+    for follow_up_id, created_at, due_on in rows:
+        if isinstance(created_at, str):  # SQLite hands back text
+            created_at = datetime.fromisoformat(created_at)
+        if created_at.tzinfo is None:
+            created_at = created_at.replace(tzinfo=timezone.utc)
+        opened = created_at.astimezone(timezone(timedelta(hours=8))).date()
+        if due_on is None:
+            due_on, left = opened, 5
+            while left:
+                due_on += timedelta(days=1)
+                left -= working(due_on)
+        conn.execute(sa.text("UPDATE follow_ups SET opened_on = :opened, due_on = :due "
+                             "WHERE id = :id"), {"opened": opened, "due": due_on,
+                                                 "id": follow_up_id})
 
 
 def downgrade():
@@ -133,7 +168,6 @@ def downgrade():
         batch_op.drop_column('campaign_id')
 
     with op.batch_alter_table('campaigns', schema=None) as batch_op:
-        batch_op.drop_constraint(op.f('ck_campaigns_followup_days_range'), type_='check')
         batch_op.drop_column('board_enabled')
         batch_op.drop_column('followup_levels')
         batch_op.drop_column('followup_days')
