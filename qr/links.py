@@ -248,9 +248,11 @@ def _looks_complete(token: str) -> bool:
 
 # Short codes avoid look-alike characters (0/O, 1/I/L) so the printed fallback URL can be typed.
 SHORT_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-SHORT_CODE_LENGTH = 6
+# 31^8 ≈ 8.5e11 codes: hopeless to guess at the form rate limit. Codes printed when they had
+# 6 characters stay in the store and keep resolving.
+SHORT_CODE_LENGTH = 8
 
 
 def new_short_code() -> str:
-    """Return a random short code for a /q/<code> redirect (31^6 ≈ 8.9e8 codes)."""
+    """Return a random short code for a /q/<code> redirect."""
     return "".join(secrets.choice(SHORT_CODE_ALPHABET) for _ in range(SHORT_CODE_LENGTH))

@@ -184,6 +184,7 @@ class _Preparer:
         self.device_id = device_id
         self.now = now
         self.today = local_day(now)  # follow-ups open and fall due by the local calendar
+        self.client_ip: str | None = None  # evidence for fraud signals (sync.integrity.signals)
         self._resolved: dict[str, ResolvedLink | LinkError] = {}
         self._indexes: dict[int, QuestionnaireIndex] = {}
 
@@ -241,6 +242,7 @@ class _Preparer:
             "channel": link.channel,
             "visit_id": link.link.visit_id,
             "device_id": self.device_id,
+            "client_ip": self.client_ip,
             "identity_key": identity,
             "comment": (data["comment"] or "").strip() or None,
             "created_at": data["created_at"],
@@ -286,7 +288,8 @@ def _check_answers(questionnaire: QuestionnaireIndex,
 
 
 def merge_batch(
-    session: Session, signer: LinkSigner, body: object, now: datetime | None = None
+    session: Session, signer: LinkSigner, body: object, now: datetime | None = None,
+    client_ip: str | None = None,
 ) -> list[ItemResult]:
     """Validate and store a sync body; return one result per item, in request order.
 
@@ -298,6 +301,7 @@ def merge_batch(
     """
     device_id, raw_items = parse_envelope(body)
     preparer = _Preparer(session, signer, device_id, now or datetime.now(timezone.utc))
+    preparer.client_ip = client_ip
     results: list[ItemResult] = []
     prepared: list[PreparedResponse | None] = []
     for raw in raw_items:

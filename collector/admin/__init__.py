@@ -73,4 +73,13 @@ def index():  # type: ignore[no-untyped-def]
     return render_template("admin/index.html", user=user, cards=cards)
 
 
-from . import campaigns, followups, links, queue_import, users  # noqa: E402,F401  (routes on bp)
+# Routes on bp.
+from . import (  # noqa: E402,F401
+    audit,
+    campaigns,
+    followups,
+    integrity,
+    links,
+    queue_import,
+    users,
+)

@@ -87,6 +87,10 @@ class CampaignForm(ChineseForm):
     bottom_n = IntegerField("每类后几名重点跟踪", [InputRequired("请填写跟踪名次。"),
                                                NumberRange(0, 50, "应在 0 到 50 之间。")],
                             default=2)
+    min_seconds = IntegerField(
+        "最短作答秒数（少于此用时的评议提示“用时过短”）",
+        [Optional(), NumberRange(0, 600, "应在 0 到 600 之间。")],
+        default=8)
     status = SelectField("状态", choices=choices(STATUS_LABELS.items()),
                          default=CampaignStatus.OPEN.value)
 

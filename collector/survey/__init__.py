@@ -21,6 +21,7 @@ from sync.models import Channel
 from ..errors import render_error
 from ..extensions import db
 from ..links import issue_receipt, resolve, signer
+from ..ratelimits import limit_form
 from .compress import gzip_response
 
 bp = Blueprint("survey", __name__)
@@ -95,6 +96,7 @@ def render_form(token: str, link: ResolvedLink, device: str, status: int = 200,
 
 
 @bp.route("/s/<token>", methods=["GET", "POST"])
+@limit_form
 def form(token: str):  # type: ignore[no-untyped-def]
     """Show the questionnaire; on POST store it through the same merge as /api/v1/sync.
 
@@ -106,14 +108,14 @@ def form(token: str):  # type: ignore[no-untyped-def]
     except LinkError as exc:
         return render_error(exc.http_status, exc.message, exc.reason)
     device = device_id()
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and HEAD (which Flask routes here too)
         return render_form(token, link, device)
 
     item = form_to_item(token, request.form.to_dict())
     rated_before = units_rated_by_device(db.session, link, device)
     db.session.rollback()  # the merge owns its own transaction
     body = {"device_id": device, "responses": [item]}
-    (result,) = merge_batch(db.session, signer(), body)
+    (result,) = merge_batch(db.session, signer(), body, client_ip=request.remote_addr)
     if result.status == REJECTED:
         closing = closing_of(link)
         if closing is not None and closing.at <= datetime.now(timezone.utc):

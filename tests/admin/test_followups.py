@@ -143,7 +143,7 @@ def test_secretary_sees_and_handles_only_their_follow_ups(client, rated, login, 
     assert client.get("/admin/followups?sort=bogus").status_code == 400
 
     # every step is in the audit log, with before and after
-    steps = session.scalars(select(AuditEntry).where(AuditEntry.action == "followup.update")
+    steps = session.scalars(select(AuditEntry).where(AuditEntry.action == "follow_up.update")
                             .order_by(AuditEntry.id)).all()
     assert [s.after["status"] for s in steps] == ["in_progress", "done"]
     assert steps[1].before["status"] == "in_progress" and steps[1].actor_name == "zf01"
@@ -215,7 +215,7 @@ def test_unsatisfied_callback_reopens(rated, session, client, login):
     session.expire_all()
     assert follow_up.status == FollowUpStatus.IN_PROGRESS and follow_up.closed_on is None
     assert follow_up.reopened_count == 1 and follow_up.callback_result is None
-    entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "followup.reopen"))
+    entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "follow_up.reopen"))
     assert entry.before["status"] == "explained" and entry.after["reopened_count"] == 1
 
 
@@ -247,7 +247,7 @@ def test_extension_is_capped_at_a_month_and_records_who_and_why(rated, session, 
     session.expire_all()
     assert follow_up.due_on == new_due and follow_up.extension_reason == "需协调市住建局"
     assert follow_up.extended_by_id == admin.id and follow_up.extended_at is not None
-    entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "followup.extend"))
+    entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "follow_up.extend"))
     assert entry.after["due_on"] == new_due.isoformat() and entry.actor_name == "admin"
 
 

@@ -107,3 +107,5 @@ def test_double_entry_lists_mismatches_and_merges_agreed_sheets(
     again = _key(client, campaign, "1", "11111")
     assert "未重复计入" in client.get(again.headers["Location"]).get_data(as_text=True)
     assert len(session.scalars(select(Response)).all()) == 1
+    actions = [e.action for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+    assert actions.count("paper.stage") == 5 and actions.count("paper.merge_agreed") == 1

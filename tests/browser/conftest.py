@@ -115,17 +115,26 @@ def live_server(app) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def new_context(browser):  # type: ignore[no-untyped-def]
-    """Factory: a fresh phone-sized browser context (own storage), closed after the test."""
+    """Factory: a fresh phone-sized browser context (own storage), closed after the test.
+
+    The pages' Content-Security-Policy is enforced (no bypass_csp), and any violation Chromium
+    reports fails the test. Poll with wait_for_function("() => …"): a bare expression string is
+    run through eval, which the policy forbids.
+    """
     made: list[BrowserContext] = []
+    violations: list[str] = []
 
     def make(**options) -> BrowserContext:  # type: ignore[no-untyped-def]
         options.setdefault("viewport", PHONE)
         options.setdefault("locale", "zh-CN")
         context = browser.new_context(**options)
         context.set_default_timeout(20_000)
+        context.on("console", lambda m: violations.append(m.text)
+                   if "Content Security Policy" in m.text else None)
         made.append(context)
         return context
 
     yield make
     for context in made:
         context.close()
+    assert violations == [], violations

@@ -72,7 +72,7 @@ def test_poster_second_attempt_is_told_already_rated(live_server, new_context, m
     wait_ready(page)
     fill(page)
     submit(page)
-    page.wait_for_function("document.getElementById('st').textContent.includes('已上传')")
+    page.wait_for_function("() => document.getElementById('st').textContent.includes('已上传')")
 
     page.reload()
     wait_ready(page)
@@ -123,7 +123,7 @@ def test_low_level_asks_for_a_reason(live_server, new_context, make_campaign, ma
 
     page.fill('textarea[name="comment"]', "材料被退回三次，没有一次说清楚")
     submit(page)
-    page.wait_for_function("document.getElementById('st').textContent.includes('已上传')")
+    page.wait_for_function("() => document.getElementById('st').textContent.includes('已上传')")
     rows = stored(session)
     assert len(rows) == 1 and rows[0].comment == "材料被退回三次，没有一次说清楚"
 
@@ -213,11 +213,11 @@ def test_never_says_saved_when_the_phone_could_not_save(live_server, new_context
     context.set_offline(True)
     fill(page)
     submit(page)
-    page.wait_for_function("document.getElementById('st').textContent.startsWith('上传失败')")
-    page.wait_for_function("document.documentElement.dataset.pending === '1'")  # held in memory
+    page.wait_for_function("() => document.getElementById('st').textContent.startsWith('上传失败')")
+    page.wait_for_function("() => document.documentElement.dataset.pending === '1'")  # held in memory
 
     context.set_offline(False)
-    page.wait_for_function("document.getElementById('st').textContent.includes('已上传')")
+    page.wait_for_function("() => document.getElementById('st').textContent.includes('已上传')")
     messages = said(page)
     assert messages[0] == "本机无法保存，正在直接上传，请勿关闭本页…"
     assert not any("已保存" in m for m in messages)
@@ -252,7 +252,7 @@ def test_ids_are_made_on_old_webviews_too(live_server, new_context, make_campaig
     assert page.evaluate("typeof crypto.randomUUID") == "undefined"
     fill(page)
     submit(page)
-    page.wait_for_function("document.getElementById('st').textContent.includes('已上传')")
+    page.wait_for_function("() => document.getElementById('st').textContent.includes('已上传')")
     (row,) = stored(session)
     assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}",
                         row.uuid)

@@ -9,7 +9,16 @@ from sync.links import revoke_link
 from sync.models import Answer, Channel, Conflict, Response
 
 from .conftest import DROP_AFTER, FAIL_AFTER, FAIL_BEFORE, PORTAL
-from .formpage import fill, rate_visit, record_status, said, submit, wait_pending, wait_ready
+from .formpage import (
+    fill,
+    pending,
+    rate_visit,
+    record_status,
+    said,
+    submit,
+    wait_pending,
+    wait_ready,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -34,7 +43,7 @@ def test_online_submit_is_stored_once(live_server, new_context, make_campaign, m
     fill(page, level="basic", comment="窗口排队时间长")
     submit(page)
     page.wait_for_selector("#thx", state="visible")
-    page.wait_for_function("document.getElementById('st').textContent.includes('已上传')")
+    page.wait_for_function("() => document.getElementById('st').textContent.includes('已上传')")
 
     # saved on this phone first, then uploading, then uploaded
     messages = said(page)
@@ -70,9 +79,9 @@ def test_visit_offline_reopens_from_service_worker(live_server, new_context, mak
     reply = page.reload()
     assert reply is not None and reply.ok and reply.from_service_worker
     wait_ready(page)
-    # The counters fill in once the queue is read back from storage (asynchronously).
-    page.wait_for_function("document.getElementById('n').textContent === '20'")
-    assert page.locator("#m").inner_text() == "20"
+    # the counters are filled in asynchronously from the phone's storage
+    page.wait_for_function("() => document.getElementById('n').textContent === '20'"
+                           " && document.getElementById('m').textContent === '20'")
     for n in range(20, 25):
         rate_visit(page, n, unit="ZF01")
     # Neither the page nor an upload reached the server. (The browser process's own fetches of
@@ -113,7 +122,7 @@ def test_offline_queue_without_service_worker(live_server, new_context, make_cam
     for n in range(3):
         rate_visit(page, n)
     wait_pending(page, 3)
-    page.wait_for_function("document.getElementById('st').textContent.startsWith('上传失败：当前无网络')")
+    page.wait_for_function("() => document.getElementById('st').textContent.startsWith('上传失败：当前无网络')")
     assert stored(session) == []
 
     context.set_offline(False)
@@ -182,7 +191,7 @@ def test_one_poisoned_item_never_holds_back_the_queue(live_server, new_context, 
     live_server.faults.fail_batches_containing("CRASH-ME")
 
     context.set_offline(False)
-    page.wait_for_function("document.querySelectorAll('#bad li').length === 2")
+    page.wait_for_function("() => document.querySelectorAll('#bad li').length === 2")
     wait_pending(page, 1)  # the one that made the server fail is still to upload, alone
     rows = stored(session)
     assert len(rows) == 5 and all("CRASH-ME" not in (r.comment or "") for r in rows)
@@ -192,3 +201,33 @@ def test_one_poisoned_item_never_holds_back_the_queue(live_server, new_context, 
     assert any("暂未上传" in p and "500" in p for p in problems), problems
     queued = page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('pq:'))")
     assert sorted(queued) == sorted(["pq:" + surrogate, "pq:" + crashing])
+
+
+def test_rate_limited_uploads_lose_nothing_and_drain_later(app, client, live_server, new_context,
+                                                          make_campaign, make_link, session):
+    """A real 429 from the address limit (a busy hall behind one NAT): the phone keeps its
+    queue, backs off like on a network error, and uploads everything once the limit allows."""
+    campaign = make_campaign()
+    _, token = make_link(campaign, ["ZF01", "ZF02"], channel=Channel.VISIT, visit_place="红星村")
+    app.config["ADDRESS_RATE_LIMIT"] = "2 per hour"
+    for n in range(2):  # other phones in the hall use up the address's budget
+        assert client.post("/api/v1/sync", json={"device_id": f"other-{n}", "responses": []},
+                           environ_base={"REMOTE_ADDR": "127.0.0.1"}).status_code == 200
+    context = new_context()
+    page = context.new_page()
+    statuses: list[int] = []
+    page.on("response", lambda r: statuses.append(r.status) if "/api/v1/sync" in r.url else None)
+    page.goto(f"{live_server.url}/s/{token}")
+    wait_ready(page)
+    for n in range(3):
+        rate_visit(page, n, unit="ZF01")
+    page.wait_for_function("() => document.getElementById('st').textContent.includes('429')")
+    assert 429 in statuses and 200 not in statuses
+    assert "已保存在本机" in page.locator("#st").inner_text()
+    assert pending(page) == 3 and stored(session) == []
+
+    app.config["ADDRESS_RATE_LIMIT"] = "600 per minute"  # the hall's rush is over
+    wait_pending(page, 0)  # the backoff timer retries on its own
+    rows = stored(session)
+    assert len(rows) == 3 and len({r.uuid for r in rows}) == 3
+    assert page.locator("#pb").is_hidden()

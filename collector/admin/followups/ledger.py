@@ -188,7 +188,7 @@ def followup(response_id: int):  # type: ignore[no-untyped-def]
             error = exc.message
         else:
             db.session.flush()
-            audit("followup.update", "follow_up", follow_up.id, campaign_id=response.campaign_id,
+            audit("follow_up.update", "response", response.uuid, campaign_id=response.campaign_id,
                   before=before, after=snapshot(follow_up, AUDITED))
             db.session.commit()
             flash("已保存办理情况。")
@@ -227,7 +227,7 @@ def followup_extend(response_id: int):  # type: ignore[no-untyped-def]
         db.session.rollback()
         flash(exc.message, "error")
         return redirect(url_for("admin.followup", response_id=response_id))
-    audit("followup.extend", "follow_up", follow_up.id, campaign_id=response.campaign_id,
+    audit("follow_up.extend", "response", response.uuid, campaign_id=response.campaign_id,
           before=before, after=snapshot(follow_up, AUDITED))
     db.session.commit()
     flash("已延期。")
@@ -249,7 +249,7 @@ def followup_reopen(response_id: int):  # type: ignore[no-untyped-def]
     except FollowUpError as exc:
         flash(exc.message, "error")
         return redirect(url_for("admin.followup", response_id=response_id))
-    audit("followup.reopen", "follow_up", follow_up.id, campaign_id=response.campaign_id,
+    audit("follow_up.reopen", "response", response.uuid, campaign_id=response.campaign_id,
           before=before, after=snapshot(follow_up, AUDITED))
     db.session.commit()
     flash("已重新办理。")

@@ -30,9 +30,12 @@ from sync.exports import (
     tallies_table,
     write_xlsx,
 )
+from sync.integrity.signals import LABELS as SIGNAL_LABELS
+from sync.integrity.signals import campaign_signals, excluded_by_unit, review_list
 from sync.models import Campaign, Channel, Unit
 from sync.reports import FilterError, TallyFilter, campaign_activity, campaign_tally, parse_filter
 
+from ...audit import audit
 from ...auth import can_access_unit, current_user, login_required
 from ...errors import render_error
 from ...extensions import db
@@ -108,7 +111,12 @@ def results(campaign_id: int):  # type: ignore[no-untyped-def]
     campaign, visible = _campaign_scope(campaign_id)
     tally_filter = _request_filter(campaign)
     tally = campaign_tally(db.session, campaign, tally_filter).restricted(visible)
-    return render_template("admin/reports/results.html", tally=tally,
+    review = None
+    if visible is None:  # admins: fraud signals and exclusions, never shown to the units
+        review = {"signals": campaign_signals(db.session, campaign),
+                  "excluded": excluded_by_unit(db.session, campaign)}
+    return render_template("admin/reports/results.html", tally=tally, review=review,
+                           signal_labels=SIGNAL_LABELS,
                            category_charts=present.category_charts(tally),
                            levels_chart=present.levels_chart(tally),
                            **_page_context(campaign, tally_filter))
@@ -131,7 +139,10 @@ def unit_detail(campaign_id: int, unit_id: int):  # type: ignore[no-untyped-def]
     tally_filter = _request_filter(campaign)
     tally = campaign_tally(db.session, campaign, tally_filter).restricted({unit.id})
     activity = campaign_activity(db.session, campaign, tally_filter, {unit.id}, comments=50)
+    user = current_user()
+    review = review_list(db.session, campaign, unit.id) if user and user.is_admin else None
     return render_template("admin/reports/unit.html", tally=tally, result=tally.unit(unit.id),
+                           review=review,
                            activity=activity, levels_chart=present.levels_chart(tally),
                            per_day_chart=present.per_day_chart(activity),
                            **_page_context(campaign, tally_filter))
@@ -178,10 +189,16 @@ def export(campaign_id: int, fmt: str):  # type: ignore[no-untyped-def]
                                  "或 rankings（排名）。")
     tally_filter = _request_filter(campaign)
     if table_name == "responses":
-        table = responses_table(db.session, campaign, tally_filter, visible)
+        # Fraud signals are for admins: a unit must not learn how its raters are screened.
+        table = responses_table(db.session, campaign, tally_filter, visible,
+                                with_signals=visible is None)
     else:
         tally = campaign_tally(db.session, campaign, tally_filter).restricted(visible)
         table = (tallies_table if table_name == "tallies" else rankings_table)(tally)
+    audit("export.download", "campaign", campaign.id, campaign_id=campaign.id,
+          after={"table": table_name, "format": fmt, "filter": tally_filter.to_params(),
+                 "units": sorted(visible) if visible is not None else "all"})
+    db.session.commit()
     return send_table(table, f"campaign-{campaign.id}-{table_name}.{fmt}", fmt)
 
 
