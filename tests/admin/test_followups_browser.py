@@ -20,11 +20,18 @@ AXE = Path(os.environ.get("AXE_CACHE", Path.home() / ".cache" / "pingyi-axe"),
 PLANTED = "只在意见里出现的字符串ZQ9"
 
 
+def phone_context(browser):  # type: ignore[no-untyped-def]
+    """A 375 px phone with axe-core loaded as an init script (DevTools-injected, so the pages'
+    Content-Security-Policy stays in force for their own code)."""
+    context = browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True)
+    context.add_init_script(path=str(AXE))
+    return context
+
+
 def serious_violations(page, shared_layout: bool = False):  # type: ignore[no-untyped-def]
     """Serious or critical axe-core findings. On admin pages the shared layout's colours
     (.muted, .btn) are h6's restyle; until it lands there, colour contrast is checked on the
     board (its own CSS) only."""
-    page.add_script_tag(path=str(AXE))
     rules = "{'color-contrast': {enabled: false}}" if shared_layout else "{}"
     result = page.evaluate(f"axe.run(document, {{resultTypes: ['violations'], rules: {rules}}})")
     return [(v["id"], [n["target"] for n in v["nodes"][:3]]) for v in result["violations"]
@@ -48,7 +55,7 @@ def test_paper_entry_with_the_keyboard_only(browser, live_url, make_campaign, ma
                                             session, artifacts_dir):
     campaign = make_campaign()
     make_user("clerk")
-    context = browser.new_context(locale="zh-CN", viewport=PHONE)
+    context = phone_context(browser)
     try:
         page = context.new_page()
         sign_in(page, live_url, "clerk")
@@ -103,9 +110,7 @@ def test_board_on_a_phone_and_inside_an_iframe(browser, live_url, app, make_camp
     session.commit()
     with app.test_request_context():
         url = f"{live_url}/b/{board_token(campaign)}"
-    # bypass_csp lets axe's script in; the board's own CSP forbids every script
-    context = browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True,
-                                  bypass_csp=True)
+    context = phone_context(browser)
     try:
         page = context.new_page()
         page.goto(url)
@@ -137,7 +142,7 @@ def test_secretary_home_reads_well_on_a_phone(browser, live_url, make_campaign, 
     _, token = make_link(campaign, codes=["ZF01"])
     client.post("/api/v1/sync", json={"responses": [make_item(token, comment="慢")]})
     make_user("zf01", Role.SECRETARY, units=list(campaign.units))
-    context = browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True)
+    context = phone_context(browser)
     try:
         page = context.new_page()
         sign_in(page, live_url, "zf01")
