@@ -1,7 +1,7 @@
 """follow-ups: deadlines, call-back, contacts, appeals, paper entries, board
 
 Revision ID: 6cbf9521a1f9
-Revises: 8b1f4c2d9e07
+Revises: a4c1e7d2b9f0
 Create Date: 2026-11-25 11:51:38.783969
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '6cbf9521a1f9'
-down_revision = '8b1f4c2d9e07'
+down_revision = 'a4c1e7d2b9f0'
 branch_labels = None
 depends_on = None
 

@@ -11,11 +11,14 @@ import re
 from collections.abc import Collection, Sequence
 from datetime import date
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, insert
 
 from ..models import Campaign, FollowUp, FollowUpStatus
+
+if TYPE_CHECKING:
+    from ..link_cache import CampaignRow
 from .deadlines import add_working_days
 from .models import ResponseContact
 
@@ -44,7 +47,7 @@ def normalise_phone(text: str) -> str:
     raise ValueError(CONTACT_ERROR)
 
 
-def follow_up_levels(campaign: Campaign) -> frozenset[str]:
+def follow_up_levels(campaign: Campaign | CampaignRow) -> frozenset[str]:
     """Level keys that open a follow-up in this campaign."""
     chosen = campaign.followup_levels
     return frozenset(DEFAULT_LEVELS if chosen is None else chosen)
@@ -55,7 +58,7 @@ def _due(opened_on: date, days: int) -> date:
     return add_working_days(opened_on, days)
 
 
-def follow_up_row(campaign: Campaign, unit_id: int, comment: str | None,
+def follow_up_row(campaign: Campaign | CampaignRow, unit_id: int, comment: str | None,
                   level_keys: Collection[str], today: date) -> dict[str, Any] | None:
     """The follow-up a new rating opens (without its response id), or None if it needs none."""
     if not (comment or "").strip() and follow_up_levels(campaign).isdisjoint(level_keys):
