@@ -102,6 +102,9 @@ class CampaignRow:
     closes_on: date | None
     closed_at: datetime | None
     questionnaire_id: int
+    #: follow-up rules the merge applies when it stores a rating (sync.followups.intake)
+    followup_days: int = 5
+    followup_levels: tuple[str, ...] | None = None
     #: has an enabled webhook (sync.push): stored ratings get an outbox row
     pushes: bool = False
 
@@ -127,7 +130,9 @@ class LinkSnapshot:
         return cls(
             LinkRow(link.id, link.channel, link.visit_id, link.revoked_at, link.rater_id),
             CampaignRow(c.id, c.title, c.status, c.opens_on, c.closes_on, c.closed_at,
-                        c.questionnaire_id, hook is not None and hook.enabled),
+                        c.questionnaire_id, c.followup_days,
+                        None if c.followup_levels is None else tuple(c.followup_levels),
+                        hook is not None and hook.enabled),
             tuple(UnitRow(u.id, u.code) for u in link.units))
 
 

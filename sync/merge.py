@@ -27,6 +27,7 @@ from qr.links import LinkError, LinkSigner
 
 from .clock import local_day
 from .db import write_transaction
+from .followups.intake import follow_up_row, store_intake
 from .integrity.receipts import LATE_UPLOAD, check_upload_time
 from .integrity.repeats import REPEAT_DEVICE as REPEAT_DEVICE  # re-exported: the flag's name
 from .integrity.repeats import claim_first_ratings
@@ -96,6 +97,10 @@ class PreparedResponse:
     content_hash: str
     raw: dict[str, Any]
     flags: list[str] = field(default_factory=list)
+    #: the follow-up this rating opens, if it qualifies (sync.followups.intake)
+    follow_up: dict[str, Any] | None = None
+    #: a call-back phone the rater chose to give; stored apart from the rating
+    contact: str | None = None
     #: its campaign pushes ratings to a webhook (an outbox row goes with it)
     push: bool = False
 
@@ -186,6 +191,7 @@ class _Preparer:
         self.signer = signer
         self.device_id = device_id
         self.now = now
+        self.today = local_day(now)  # follow-ups open and fall due by the local calendar
         self.client_ip: str | None = None  # evidence for fraud signals (sync.integrity.signals)
         self._resolved: dict[str, CachedLink | LinkError] = {}
 
@@ -250,8 +256,13 @@ class _Preparer:
             "rater_id": link.link.rater_id,
             "receipt_issued_at": timing.receipt_issued_at,
         }
+        follow_up = follow_up_row(link.campaign, unit.id, row["comment"],
+                                  data["answers"].values(), self.today)
+        # The phone number never travels further than its own table (not even a conflict copy).
+        raw = {k: v for k, v in raw.items() if k != "contact"}
         return PreparedResponse(uuid=uuid, row=row, answers=answers, content_hash=digest,
-                                raw=raw, push=link.campaign.pushes)
+                                raw=raw, follow_up=follow_up, contact=data["contact"],
+                                push=link.campaign.pushes)
 
 
 def _check_answers(questionnaire: QuestionnaireIndex,
@@ -406,6 +417,8 @@ def _store(session: Session,
     ]
     if answer_rows:
         conn.execute(insert(Answer), answer_rows)
+    store_intake(conn, [(new_ids[i.uuid], i.follow_up, i.contact)
+                        for i in firsts if i.uuid in new_ids])
     inserted = [i.row for i in firsts if i.uuid in new_ids]
     inserted.sort(key=lambda row: order[row["uuid"]])  # request order: the first one counts
     repeated = claim_first_ratings(session, insert, inserted, new_ids)

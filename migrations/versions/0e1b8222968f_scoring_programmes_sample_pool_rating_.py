@@ -1,7 +1,7 @@
 """scoring programmes, sample pool, rating push
 
 Revision ID: 0e1b8222968f
-Revises: a4c1e7d2b9f0
+Revises: 6cbf9521a1f9
 Create Date: 2026-11-25 11:49:36.528751
 
 """
@@ -13,7 +13,7 @@ import sync.models
 
 # revision identifiers, used by Alembic.
 revision = '0e1b8222968f'
-down_revision = 'a4c1e7d2b9f0'
+down_revision = '6cbf9521a1f9'
 branch_labels = None
 depends_on = None
 

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..clock import LOCAL_TZ
-from ..followups import list_comments
-from ..models import Campaign, Channel, FollowUpStatus, Response
+from ..followups.ledger import unit_counts
+from ..models import Campaign, Channel, Response
 from ..reports.filters import counted
 from .deductions import list_deductions
 from .models import SOURCE_RATINGS, Deduction
@@ -41,6 +41,7 @@ class ReportData:
     channel_counts: list[tuple[str, int]]
     deductions: list[Deduction]
     follow_ups: list[tuple[str, int]]
+    #: follow-ups opened (comments and low ratings, sync.followups)
     comments: int
     themes: list[tuple[str, int]]
 
@@ -65,9 +66,11 @@ def build_report(session: Session, campaign: Campaign) -> ReportData:
             count = sum(1 for u in scores.units() if method.key in u.methods)
         methods.append(MethodCount(method.key, method.name, float(method.weight), method.source,
                                    count, tuple(Channel(c).label for c in method.channels)))
-    comments_total, _ = list_comments(session, campaign.id, page_size=1)
-    follow_ups = [(status.label, list_comments(session, campaign.id, status=status,
-                                               page_size=1)[0]) for status in FollowUpStatus]
+    per_unit = unit_counts(session, campaign.id)
+    follow_ups_total = sum(c.total for c in per_unit)
+    follow_ups = [("已办结", sum(c.closed for c in per_unit)),
+                  ("未办结", sum(c.open for c in per_unit)),
+                  ("其中逾期", sum(c.overdue for c in per_unit))]
     texts = session.scalars(
         select(Response.comment).where(Response.campaign_id == campaign.id,
                                        Response.comment.is_not(None))
@@ -76,4 +79,4 @@ def build_report(session: Session, campaign: Campaign) -> ReportData:
         campaign=campaign, generated_at=datetime.now(LOCAL_TZ), scores=scores, methods=methods,
         channel_counts=[(c.label, per_channel.get(c, 0)) for c in Channel],
         deductions=list_deductions(session, campaign), follow_ups=follow_ups,
-        comments=comments_total, themes=top_terms(t for t in texts if t))
+        comments=follow_ups_total, themes=top_terms(t for t in texts if t))

@@ -156,7 +156,7 @@ def _story(data: ReportData, s: _Styles, font: str) -> list[Flowable]:
 
     story.append(Paragraph("五、意见建议与整改进度", s.h2))
     progress = "，".join(f"{label} {n} 条" for label, n in data.follow_ups)
-    story.append(Paragraph(_esc(f"共收到意见建议 {data.comments} 条：{progress}。"), s.body))
+    story.append(Paragraph(_esc(f"整改台账共 {data.comments} 条：{progress}。"), s.body))
     story.append(Paragraph("意见建议高频词", s.h3))
     story.append(_table([["词语", "提及条数"], *[[w, str(n)] for w, n in data.themes]], s,
                         [40 * mm, 25 * mm]) if data.themes else Paragraph("暂无意见建议。", s.body))

@@ -35,7 +35,9 @@ def test_html_report_and_admin_downloads(session, seed004, admin_client):  # typ
     data = build_report(session, seed004)
     assert dict(data.channel_counts)["线上评议"] == 12 and dict(data.channel_counts)["问卷调查"] == 9
     assert [m.count for m in data.methods] == [6, 12, 9, 7]
-    assert data.comments == 21 and dict(data.follow_ups)["待处理"] == 21
+    # Every rating carried a comment, so each opened a follow-up; none is closed yet.
+    assert data.comments == 21 and dict(data.follow_ups)["未办结"] == 21
+    assert dict(data.follow_ups)["已办结"] == 0
     assert data.themes[0][1] >= 9  # "服务" is in every comment
 
     page = admin_client.get(f"/admin/campaigns/{seed004.id}/report.html")

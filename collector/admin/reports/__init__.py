@@ -22,7 +22,14 @@ from flask import (
     url_for,
 )
 
-from sync.exports import csv_chunks, rankings_table, responses_table, tallies_table, write_xlsx
+from sync.exports import (
+    Table,
+    csv_chunks,
+    rankings_table,
+    responses_table,
+    tallies_table,
+    write_xlsx,
+)
 from sync.integrity.signals import LABELS as SIGNAL_LABELS
 from sync.integrity.signals import campaign_signals, excluded_by_unit, review_list
 from sync.models import Campaign, Channel, Unit
@@ -188,11 +195,15 @@ def export(campaign_id: int, fmt: str):  # type: ignore[no-untyped-def]
     else:
         tally = campaign_tally(db.session, campaign, tally_filter).restricted(visible)
         table = (tallies_table if table_name == "tallies" else rankings_table)(tally)
-    filename = f"campaign-{campaign.id}-{table_name}.{fmt}"
     audit("export.download", "campaign", campaign.id, campaign_id=campaign.id,
           after={"table": table_name, "format": fmt, "filter": tally_filter.to_params(),
                  "units": sorted(visible) if visible is not None else "all"})
     db.session.commit()
+    return send_table(table, f"campaign-{campaign.id}-{table_name}.{fmt}", fmt)
+
+
+def send_table(table: Table, filename: str, fmt: str) -> Response:
+    """Send a table as CSV (streamed) or XLSX (write-only, spooled) for download."""
     if fmt == "csv":
         return Response(stream_with_context(csv_chunks(table)),
                         mimetype="text/csv; charset=utf-8",
