@@ -147,7 +147,7 @@ def test_secretary_home_reads_well_on_a_phone(browser, live_url, make_campaign, 
         page = context.new_page()
         sign_in(page, live_url, "zf01")
         page.goto(f"{live_url}/admin/")
-        assert "今日评价" in page.inner_text("body")
+        assert "今日计入" in page.inner_text("body")
         assert fits_the_phone(page)
         page.screenshot(path=os.path.join(artifacts_dir, "secretary-home.png"), full_page=True)
         assert serious_violations(page, shared_layout=True) == []

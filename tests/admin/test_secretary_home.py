@@ -37,8 +37,9 @@ def test_home_shows_each_unit_at_a_glance(client, make_campaign, make_link, make
     html = client.get("/admin/").get_data(as_text=True)
     card = html.split('aria-label="市场监管局"')[1].split("</section>")[0]
     figures = re.findall(r"<b[^>]*>([^<]*)</b><span>([^<]*)</span>", card)
-    # three ratings today; the excluded one leaves 满意 ×5 + 基本满意 ×5 of 10 answers: 100%
-    assert figures == [("3", "今日评价"), ("100.0%", "满意率"), ("2", "待办整改"), ("1", "已逾期")]
+    # three ratings today, one excluded by the upheld appeal: two counted today, and
+    # 满意 ×5 + 基本满意 ×5 of 10 counted answers: 100%
+    assert figures == [("2", "今日计入"), ("100.0%", "满意率"), ("2", "待办整改"), ("1", "已逾期")]
     assert "申诉成立" in card and "核实为恶意差评" in card
     other = html.split('aria-label="税务局"')[1].split("</section>")[0]
     assert re.findall(r"<b[^>]*>([^<]*)</b>", other) == ["0", "—", "0", "0"]
