@@ -29,12 +29,13 @@ def create_campaign(
     supervision_phone: str | None = None,
     bottom_n: int = 2,
     status: CampaignStatus = CampaignStatus.OPEN,
+    min_ratings: int = 30,
 ) -> Campaign:
     """Create a campaign with a fresh questionnaire from a built-in template."""
     campaign = Campaign(
         title=title, year=year, opens_on=opens_on, closes_on=closes_on,
         supervision_phone=supervision_phone, bottom_n=bottom_n, status=status,
-        questionnaire=build_questionnaire(session, template_key),
+        min_ratings=min_ratings, questionnaire=build_questionnaire(session, template_key),
     )
     session.add(campaign)
     session.flush()
@@ -79,7 +80,8 @@ def update_campaign(campaign: Campaign, **fields: object) -> None:
 
     :raise SetupError: the close date is before the open date.
     """
-    allowed = {"title", "year", "opens_on", "closes_on", "supervision_phone", "bottom_n", "status"}
+    allowed = {"title", "year", "opens_on", "closes_on", "supervision_phone", "bottom_n",
+               "min_ratings", "status"}
     unknown = set(fields) - allowed
     if unknown:
         raise TypeError(f"unknown campaign fields: {sorted(unknown)}")

@@ -55,7 +55,8 @@ def _campaign_fields(form: CampaignForm) -> dict:
     return {"title": form.title.data.strip(), "year": form.year.data,
             "opens_on": form.opens_on.data, "closes_on": form.closes_on.data,
             "supervision_phone": (form.supervision_phone.data or "").strip() or None,
-            "bottom_n": form.bottom_n.data, "status": CampaignStatus(form.status.data)}
+            "bottom_n": form.bottom_n.data, "min_ratings": form.min_ratings.data,
+            "status": CampaignStatus(form.status.data)}
 
 
 @bp.get("/campaigns")

@@ -34,6 +34,8 @@ from . import present
 bp = Blueprint("reports", __name__)
 
 EXPORT_TABLES = ("responses", "tallies", "rankings")
+#: table=all: the three tables as sheets of one workbook (as `collector export --format xlsx`)
+WORKBOOK = "all"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: XLSX files are built in memory up to this size, then in a temporary file
 SPOOL_BYTES = 8 * 1024 * 1024
@@ -47,6 +49,8 @@ def _bad_filter(exc: FilterError):  # type: ignore[no-untyped-def]
 @bp.context_processor
 def _formatters() -> dict[str, Any]:
     return {"points": present.points, "percent": present.percent, "beijing": present.beijing,
+            "rank_text": present.rank_text, "score_band": present.score_band,
+            "bands": present.BANDS,
             "channel_label": present.channel_label, "channels": list(Channel),
             "viewer": current_user()}
 
@@ -160,28 +164,31 @@ def api_tallies(campaign_id: int):  # type: ignore[no-untyped-def]
 @bp.get("/admin/campaigns/<int:campaign_id>/export.<any(csv, xlsx):fmt>")
 @login_required
 def export(campaign_id: int, fmt: str):  # type: ignore[no-untyped-def]
-    """Download responses, tallies or rankings as CSV (streamed) or XLSX (write-only mode).
+    """Download responses, tallies or rankings as CSV (streamed) or XLSX (write-only mode);
+    `table=all` gives one workbook with the three sheets.
 
-    :raise 400: unknown table.
+    :raise 400: unknown table (or `all` as CSV).
     """
     campaign, visible = _campaign_scope(campaign_id)
     table_name = request.args.get("table", "responses")
-    if table_name not in EXPORT_TABLES:
+    if table_name not in EXPORT_TABLES and not (table_name == WORKBOOK and fmt == "xlsx"):
         return render_error(400, "导出内容只能是 responses（评议结果）、tallies（分项统计）"
-                                 "或 rankings（排名）。")
+                                 "或 rankings（排名）；all（整个工作簿）仅限 Excel。")
     tally_filter = _request_filter(campaign)
-    if table_name == "responses":
-        table = responses_table(db.session, campaign, tally_filter, visible)
-    else:
+    names = EXPORT_TABLES if table_name == WORKBOOK else (table_name,)
+    tally = None
+    if names != ("responses",):
         tally = campaign_tally(db.session, campaign, tally_filter).restricted(visible)
-        table = (tallies_table if table_name == "tallies" else rankings_table)(tally)
+    tables = [responses_table(db.session, campaign, tally_filter, visible) if name == "responses"
+              else (tallies_table if name == "tallies" else rankings_table)(tally)
+              for name in names]
     filename = f"campaign-{campaign.id}-{table_name}.{fmt}"
     if fmt == "csv":
-        return Response(stream_with_context(csv_chunks(table)),
+        return Response(stream_with_context(csv_chunks(tables[0])),
                         mimetype="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f"attachment; filename={filename}"})
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
-    write_xlsx(spool, [table])
+    write_xlsx(spool, tables)
     size = spool.tell()
     spool.seek(0)
     return Response(_drain(spool), mimetype=XLSX_MIMETYPE, headers={

@@ -7,7 +7,7 @@ var C = JSON.parse(document.getElementById("cfg").textContent), D = C.form, T = 
 var $ = function (id) { return document.getElementById(id); };
 var f = $("f"), st = $("st"), btn = f.querySelector("[type=submit]");
 var CACHE = "pingyi-v1", BATCH = 50, size = BATCH, fails = 0, busy = false, sent = false;
-var timer = 0, idb = null, mem = {}, dev = "", rated = {};
+var timer = 0, idb = null, mem = {}, dev = "", rated = {}, nth = 0;
 var html = document.documentElement;
 f.noValidate = true;  // our own messages, in Chinese, next to the item
 
@@ -154,13 +154,14 @@ f.addEventListener("submit", function (e) {
     durable = ok;
     return kget("n:" + T);
   }).then(function (n) {
-    return Promise.all([kset("n:" + T, (n || 0) + 1), kset(ratedKey(item.unit), 1)]);
+    nth = (n || 0) + 1;
+    return Promise.all([kset("n:" + T, nth), kset(ratedKey(item.unit), 1)]);
   }).then(function () {
     btn.disabled = false;
     rated[item.unit] = 1;
     if (C.poster) { f.hidden = true; $("thx").hidden = false; }
     else { f.reset(); window.scrollTo(0, 0); }
-    say(durable ? "已保存在本机，正在上传…" : "本机无法保存，正在直接上传，请勿关闭本页…", durable ? "ok" : "err");
+    say(durable ? "第 " + nth + " 份已保存在本机，正在上传…" : "本机无法保存，正在直接上传，请勿关闭本页…", durable ? "ok" : "err");
     sent = false;
     render();
     upload();
@@ -229,12 +230,18 @@ function upload(retry) {  // retry: ids of rejected items to try once more (the 
       fails += 1; busy = false;
       var wait = Math.min(60000, 1000 * Math.pow(2, fails)) * (0.5 + Math.random() / 2);
       timer = setTimeout(upload, wait);  // capped exponential backoff with jitter
-      var why = navigator.onLine === false ? "当前无网络" : (err && err.message && /[\u4e00-\u9fff]/.test(err.message) ? err.message : "网络不通");
-      var kept = Object.keys(mem).length ? "本机无法保存，请勿关闭本页" : "已保存在本机";
-      say("上传失败：" + why + "。" + kept + "，" + Math.ceil(wait / 1000) + " 秒后自动重试。", "err");
+      offlineSay(err, wait);
       render();
     });
   });
+}
+
+// Offline is normal in a village: a calm note while the phone holds the ratings; red only when
+// a person must act (this phone cannot keep them).
+function offlineSay(err, wait) {
+  var lost = Object.keys(mem).length, srv = err && err.message && /[\u4e00-\u9fff]/.test(err.message);
+  if (lost) return say("本机无法保存，请勿关闭本页；" + Math.ceil(wait / 1000) + " 秒后重试上传。", "err");
+  say((nth ? "第 " + nth + " 份" : "") + "已保存在本机，联网后自动上传" + (srv ? "（" + err.message + "）" : "") + "。", "ok");
 }
 
 function render() {
