@@ -27,6 +27,7 @@ from .db import write_transaction
 from .links import ResolvedLink, check_rated_before_revocation, resolve_token
 from .models import Answer, Channel, Conflict, Response
 from .schemas import BatchEnvelopeSchema, ResponseItemSchema, describe_errors
+from .versions import VersionRejected, apply_versions, check_version, lock_device, version_fields
 
 STORED = "stored"
 DUPLICATE = "duplicate"
@@ -95,6 +96,9 @@ def content_hash(campaign_id: int, unit_code: str, data: dict[str, Any]) -> str:
         "comment": (data.get("comment") or "").strip(),
         "identity": data.get("identity") or "",
     }
+    if data.get("replaces"):  # a correction or void: what it replaces is part of what it says
+        canonical.update(replaces=str(data["replaces"]), void=bool(data.get("void")),
+                         void_reason=(data.get("void_reason") or "").strip())
     blob = json.dumps(canonical, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -199,12 +203,16 @@ class _Preparer:
                 raise ItemRejected("此链接包含多个评议对象，请选择要评议的单位。", "unit_required")
             raise ItemRejected(f"评议对象“{data['unit']}”不在此链接范围内。", "unit_unknown")
         questionnaire = self.index(link)
-        answers = _check_answers(questionnaire, data)
+        answers = [] if data["void"] else _check_answers(questionnaire, data)
         identity = data["identity"] or None
         if identity is not None and identity not in questionnaire.identities:
             raise ItemRejected(f"无效的评议人员身份“{identity}”。", "identity_unknown")
-        if identity is None and questionnaire.identity_required:
+        if identity is None and questionnaire.identity_required and not data["void"]:
             raise ItemRejected("请选择评议人员身份。", "identity_required")
+        try:
+            check_version(self.session, data, link.link.id, link.channel, self.device_id)
+        except VersionRejected as exc:
+            raise ItemRejected(exc.message, exc.code) from exc
         digest = content_hash(link.campaign.id, unit.code, data)
         uuid = str(data["id"])
         row = {
@@ -223,6 +231,7 @@ class _Preparer:
             "flags": [],
             "is_repeat": False,
             "meta": data["meta"],
+            **version_fields(data),
         }
         return PreparedResponse(uuid=uuid, row=row, answers=answers, content_hash=digest,
                                 raw=raw)
@@ -312,6 +321,7 @@ def _store(session: Session, items: list[PreparedResponse]) -> dict[int, str]:
     firsts = sorted(first_by_uuid.values(), key=lambda i: i.uuid)
 
     with write_transaction(session):
+        lock_device(session, items[0].row["device_id"])  # one device per batch
         conn = session.connection()
         # executemany through SQLAlchemy's "insertmanyvalues": batched multi-row INSERTs whose
         # compiled form is cached, with RETURNING naming the rows this call really inserted.
@@ -325,6 +335,7 @@ def _store(session: Session, items: list[PreparedResponse]) -> dict[int, str]:
         if answer_rows:
             conn.execute(insert(Answer), answer_rows)
         _flag_repeat_devices(session, [i for i in firsts if i.uuid in new_ids], new_ids)
+        apply_versions(session, [(new_ids[i.uuid], i.row) for i in firsts if i.uuid in new_ids])
 
         existing = [i.uuid for i in firsts if i.uuid not in new_ids]
         stored_hash = dict(session.execute(
