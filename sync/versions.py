@@ -104,7 +104,8 @@ def apply_versions(session: Session, stored: Sequence[tuple[int, dict[str, Any]]
     # on the ids this UPDATE returns if the insert already counted them.
     session.execute(
         update(Response)
-        .where(Response.id.in_(new_ids), Response.superseded_at.is_(None), exists().where(successor))
+        .where(Response.id.in_(new_ids), Response.superseded_at.is_(None),
+               exists().where(successor))
         .values(superseded_at=now,
                 superseded_by=select(func.min(later.uuid)).where(successor).scalar_subquery()))
 

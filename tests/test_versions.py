@@ -126,7 +126,7 @@ def test_original_and_correction_racing_in_two_requests(app, session, visit, mak
         barrier = threading.Barrier(2)
         results: list = []
 
-        def upload(item):  # type: ignore[no-untyped-def]
+        def upload(item, barrier=barrier, results=results):  # type: ignore[no-untyped-def]
             with app.test_client() as own:
                 barrier.wait()
                 results.append(sync(own, [item]))
