@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
@@ -15,9 +16,17 @@ from ..auth import (
     login_rate_key,
     login_required,
 )
+from sync.reports import local_time
+
 from ..extensions import limiter
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.app_template_filter("beijing")
+def _beijing(moment: datetime | None) -> str:
+    """A stored UTC time as every page shows it: Beijing time, to the minute."""
+    return local_time(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
 def _safe_next(target: str | None) -> str:

@@ -22,6 +22,7 @@ from flask import (
     url_for,
 )
 
+from sync.charts import BANDS
 from sync.exports import csv_chunks, rankings_table, responses_table, tallies_table, write_xlsx
 from sync.models import Campaign, Channel, Unit
 from sync.reports import FilterError, TallyFilter, campaign_activity, campaign_tally, parse_filter
@@ -50,7 +51,7 @@ def _bad_filter(exc: FilterError):  # type: ignore[no-untyped-def]
 def _formatters() -> dict[str, Any]:
     return {"points": present.points, "percent": present.percent, "beijing": present.beijing,
             "rank_text": present.rank_text, "score_band": present.score_band,
-            "bands": present.BANDS,
+            "bands": BANDS,
             "channel_label": present.channel_label, "channels": list(Channel),
             "viewer": current_user()}
 

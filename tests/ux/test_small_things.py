@@ -1,0 +1,59 @@
+"""Small things a newcomer tripped over (issue 12, items 5 and 10)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, time, timedelta, timezone
+
+from sync.models import Role
+
+TABS = ["设置", "单位", "问卷", "链接", "海报", "结果", "看板", "整改"]
+
+
+def tabs(html: str) -> list[str]:
+    nav = re.search(r'<nav class="tabs"[^>]*>(.*?)</nav>', html, re.S)
+    assert nav, "no campaign tabs"
+    return re.findall(r">([^<>\s]+)</(?:a|strong)>", nav.group(1))
+
+
+def sign_in(client, user) -> None:  # type: ignore[no-untyped-def]
+    with client.session_transaction() as sess:
+        sess["user_id"] = user.id
+
+
+def test_every_campaign_page_has_the_same_tabs(client, make_campaign, make_user):
+    campaign = make_campaign()
+    sign_in(client, make_user("boss"))
+    base = f"/admin/campaigns/{campaign.id}"
+    unit = campaign.units[0]
+    for url in [base, f"{base}/units", f"{base}/questionnaire", f"{base}/links",
+                f"{base}/posters/", f"{base}/results", f"{base}/dashboard",
+                f"{base}/units/{unit.id}"]:
+        reply = client.get(url)
+        assert reply.status_code == 200, url
+        assert tabs(reply.get_data(as_text=True)) == TABS, url
+
+
+def test_a_secretary_sees_only_the_tabs_they_may_open(client, make_campaign, make_user):
+    campaign = make_campaign()
+    sign_in(client, make_user("zf01", Role.SECRETARY, units=[campaign.units[0]]))
+    html = client.get(f"/admin/campaigns/{campaign.id}/results").get_data(as_text=True)
+    assert tabs(html) == ["结果", "看板", "整改"]
+
+
+def test_follow_up_times_are_beijing_time(client, make_campaign, make_link, make_user):
+    campaign = make_campaign()
+    _, token = make_link(campaign, ["ZF01"])
+    day = datetime.now(timezone.utc).date() - timedelta(days=2)
+    late = datetime.combine(day, time(23, 30), timezone.utc)  # 07:30 the next day in Beijing
+    reply = client.post("/api/v1/sync", json={"device_id": "d", "responses": [{
+        "id": str(uuid.uuid4()), "token": token, "created_at": late.isoformat(),
+        "identity": "enterprise", "comment": "夜里提交的意见",
+        "answers": {k: "satisfied" for k in ("efficiency", "attitude", "competence", "conduct",
+                                             "integrity")}}]})
+    assert reply.json["results"][0]["status"] == "stored"
+    sign_in(client, make_user("boss"))
+    html = client.get(f"/admin/followups?campaign={campaign.id}").get_data(as_text=True)
+    beijing = f"{day + timedelta(days=1)} 07:30"
+    assert beijing in html and f"{day} 23:30" not in html
