@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
+from sync.reports import local_time
+
 from ..auth import (
     authenticate,
     current_user,
@@ -16,8 +18,6 @@ from ..auth import (
     login_rate_key,
     login_required,
 )
-from sync.reports import local_time
-
 from ..extensions import limiter
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

@@ -7,9 +7,9 @@ from flask import abort, current_app, flash, redirect, render_template, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from qr.codes import build_qr, qr_svg, short_url
 from sync.campaigns import create_visit
 from sync.links import issue_link, reissue_link, revoke_link
-from qr.codes import build_qr, qr_svg, short_url
 from sync.models import Campaign, Channel, Link, Response, Unit, Visit
 from sync.posters import poster_links
 
