@@ -257,6 +257,8 @@ class Campaign(Base):
     #: the earlier round these units are compared with
     previous_campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: a rating made sooner than this after the form opened is flagged too_fast
+    min_seconds: Mapped[int] = mapped_column(Integer, default=8, server_default="8")
 
     questionnaire: Mapped[Questionnaire] = relationship()
     categories: Mapped[list[Category]] = relationship(
@@ -372,6 +374,9 @@ class Response(Base):
     __table_args__ = (
         Index("ix_responses_campaign_unit", "campaign_id", "unit_id"),
         Index("ix_responses_device_unit", "device_id", "unit_id"),
+        # fraud signals group one campaign's ratings by device and by address
+        Index("ix_responses_campaign_device", "campaign_id", "device_id"),
+        Index("ix_responses_campaign_client_ip", "campaign_id", "client_ip"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -383,6 +388,8 @@ class Response(Base):
     channel: Mapped[Channel] = mapped_column(_enum(Channel, "channel"))
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"))
     device_id: Mapped[str | None] = mapped_column(String(64))
+    #: the address the rating was uploaded from (evidence for the burst signal, never access)
+    client_ip: Mapped[str | None] = mapped_column(String(64))
     identity_key: Mapped[str | None] = mapped_column(String(40))
     comment: Mapped[str | None] = mapped_column(Text)
     #: when the rater submitted, by the phone's clock
@@ -404,6 +411,11 @@ class Response(Base):
     #: set (once) when a later version from the same link and phone replaced this one
     superseded_by: Mapped[str | None] = mapped_column(String(36))
     superseded_at: Mapped[datetime | None]
+    #: set when an admin excludes the rating from tallies (a fraud flag, an upheld appeal);
+    #: the row stays and exports show it marked. See sync.integrity.exclusions.
+    excluded_at: Mapped[datetime | None]
+    exclusion_reason: Mapped[str | None] = mapped_column(Text)
+    excluded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     answers: Mapped[list[Answer]] = relationship(cascade="all, delete-orphan")
     unit: Mapped[Unit] = relationship()
@@ -506,3 +518,7 @@ user_units = Table(
     Column(
         "unit_id", ForeignKey("units.id", ondelete="CASCADE"), primary_key=True),
 )
+
+
+# Tables defined in feature modules register on Base.metadata when imported.
+from . import audit  # noqa: E402,F401

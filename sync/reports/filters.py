@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import ColumnElement, and_, func
 
 from ..clock import LOCAL_TZ
 from ..models import Channel, Response
@@ -15,6 +15,17 @@ from ..models import Channel, Response
 #: Day boundaries and per-day counts follow the raters' clock (China has one time zone, no DST).
 REPORT_TZ = LOCAL_TZ
 REPORT_TZ_OFFSET_HOURS = 8
+
+
+def counted() -> ColumnElement[bool]:
+    """The one rule for which stored responses count in tallies, totals and scores.
+
+    A device's repeat rating of a poster unit and a rating an admin excluded (fraud flag,
+    upheld appeal) are kept and exported, but never counted. Of a corrected rating only the
+    latest version counts, and a void counts nothing (sync/versions.py).
+    """
+    return and_(Response.is_repeat.is_(False), Response.excluded_at.is_(None),
+                Response.superseded_at.is_(None), Response.is_void.is_(False))
 
 
 class FilterError(ValueError):

@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from ..models import Answer, Campaign, QuestionnaireItem, Response, ScaleLevel, Unit
-from .filters import TallyFilter
+from .filters import TallyFilter, counted
 
 
 @dataclass
@@ -227,10 +227,7 @@ def campaign_tally(session: Session, campaign: Campaign,
     The comparison always uses the earlier campaign's unfiltered results, matched by unit code.
     """
     tally_filter = tally_filter or TallyFilter()
-    # A device's repeat rating of a poster unit is kept for review but never counted; of a
-    # corrected rating only the latest version counts, and a void counts nothing (sync/versions).
-    where = [*tally_filter.conditions(), Response.is_repeat.is_(False),
-             Response.superseded_at.is_(None), Response.is_void.is_(False)]
+    where = [*tally_filter.conditions(), counted()]
     grouped = _grouped_answers(session, campaign.id, where)
     respondents = _respondents(session, campaign.id, where)
 

@@ -1,0 +1,1 @@
+"""Integrity of the ratings: exclusions, fraud signals (and receipts and limits)."""
