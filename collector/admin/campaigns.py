@@ -18,6 +18,7 @@ from sync.campaigns import (
 )
 from sync.models import Campaign, CampaignStatus, Category, Response, Unit
 from sync.questionnaires import (
+    ChoiceEdit,
     ItemEdit,
     QuestionnaireEdit,
     edit_questionnaire,
@@ -227,19 +228,47 @@ def import_unit_sheet(campaign_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("admin.units", campaign_id=campaign.id))
 
 
+def _rows(prefix: str) -> list[int]:
+    """Row numbers N of posted fields PREFIX-N-*, in order."""
+    return sorted({int(m.group(1)) for k in request.form
+                   if (m := re.fullmatch(prefix + r"-([0-9]{1,4})-\w+", k))})
+
+
+def _int(name: str, default: int | None) -> int | None:
+    """A posted whole number; absent gives the default, anything else -1 (out of every range,
+    so the check names the field and its range)."""
+    if name not in request.form:
+        return default
+    value = request.form.get(name, "").strip()
+    return int(value) if value.lstrip("-").isdigit() and len(value) < 6 else -1
+
+
 def _posted_items() -> list[ItemEdit]:
-    """Read the questionnaire table: rows item-N-*, in order, skipping removed and blank new."""
-    indices = sorted({int(m.group(1)) for k in request.form
-                      if (m := re.fullmatch(r"item-([0-9]{1,4})-\w+", k))})
+    """Read the questionnaire table: rows item-N-*, sorted by their 序号, skipping removed and
+    blank new rows."""
     items = []
-    for n in indices:
+    for n in _rows("item"):
         key = request.form.get(f"item-{n}-key") or None
         label = request.form.get(f"item-{n}-label", "")
         if request.form.get(f"item-{n}-remove") or (key is None and not label.strip()):
             continue
-        items.append(ItemEdit(label=label, required=bool(request.form.get(f"item-{n}-required")),
-                              key=key))
-    return items
+        order = _int(f"item-{n}-order", n + 1)
+        items.append((order, n, ItemEdit(
+            label=label, required=bool(request.form.get(f"item-{n}-required")), key=key,
+            weight=_int(f"item-{n}-weight", None))))
+    return [item for _, _, item in sorted(items, key=lambda t: (t[0], t[1]))]
+
+
+def _posted_choices(prefix: str, scored: bool = False) -> list[ChoiceEdit] | None:
+    """Identity (ident-N-*) or level (level-N-*) rows; a blank label removes the row.
+    None when the form has no such rows (nothing to change)."""
+    rows = _rows(prefix)
+    if not rows:
+        return None
+    return [ChoiceEdit(label=request.form.get(f"{prefix}-{n}-label", ""),
+                       key=request.form.get(f"{prefix}-{n}-key") or None,
+                       score=(_int(f"{prefix}-{n}-score", -1) or 0) if scored else 0)
+            for n in rows if request.form.get(f"{prefix}-{n}-label", "").strip()]
 
 
 @bp.route("/campaigns/<int:campaign_id>/questionnaire", methods=["GET", "POST"])
@@ -253,7 +282,8 @@ def questionnaire(campaign_id: int):  # type: ignore[no-untyped-def]
             title=request.form.get("title", ""),
             comment_label=request.form.get("comment_label", ""),
             identity_required=bool(request.form.get("identity_required")),
-            items=_posted_items())
+            items=_posted_items(), identities=_posted_choices("ident"),
+            levels=_posted_choices("level", scored=True))
         before = campaign.questionnaire
         try:
             after = edit_questionnaire(db.session, campaign, edit)
