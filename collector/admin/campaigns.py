@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
@@ -16,6 +17,7 @@ from sync.campaigns import (
     update_campaign,
     update_unit,
 )
+from sync.clock import local_today
 from sync.models import Campaign, CampaignStatus, Category, Response, Unit
 from sync.questionnaires import (
     ChoiceEdit,
@@ -42,6 +44,8 @@ from .forms import (
 )
 
 NEW_ITEM_ROWS = 3
+#: a new campaign's proposed length, the close date a cadre then adjusts
+NEW_CAMPAIGN_DAYS = 30
 
 
 def campaign_or_404(campaign_id: int) -> Campaign:
@@ -53,11 +57,12 @@ def campaign_or_404(campaign_id: int) -> Campaign:
 
 
 def _campaign_fields(form: CampaignForm) -> dict:
-    return {"title": form.title.data.strip(), "year": form.year.data,
+    """The form's settings; a blank small-sample threshold leaves it as it is (default 30)."""
+    extra = {} if form.min_ratings.data is None else {"min_ratings": form.min_ratings.data}
+    return extra | {"title": form.title.data.strip(), "year": form.year.data,
             "opens_on": form.opens_on.data, "closes_on": form.closes_on.data,
             "supervision_phone": (form.supervision_phone.data or "").strip() or None,
-            "bottom_n": form.bottom_n.data, "min_ratings": form.min_ratings.data,
-            "status": CampaignStatus(form.status.data)}
+            "bottom_n": form.bottom_n.data, "status": CampaignStatus(form.status.data)}
 
 
 @bp.get("/campaigns")
@@ -78,7 +83,10 @@ def campaigns():  # type: ignore[no-untyped-def]
 @admin_required
 def new_campaign():  # type: ignore[no-untyped-def]
     """Create a campaign with a questionnaire from a built-in template."""
-    form = NewCampaignForm()
+    today = local_today()  # a fresh form proposes this year and a month from today
+    form = (NewCampaignForm() if request.method == "POST" else
+            NewCampaignForm(year=today.year, opens_on=today,
+                            closes_on=today + timedelta(days=NEW_CAMPAIGN_DAYS)))
     if form.validate_on_submit():
         fields = _campaign_fields(form)
         campaign = create_campaign(db.session, fields.pop("title"), fields.pop("year"),

@@ -88,8 +88,8 @@ class CampaignForm(ChineseForm):
                                                NumberRange(0, 50, "应在 0 到 50 之间。")],
                             default=2)
     min_ratings = IntegerField("样本量提示（每个单位少于几份评议时标注“样本少”）",
-                               [InputRequired("请填写样本量。"),
-                                NumberRange(0, 100000, "应在 0 到 100000 之间。")], default=30)
+                               [Optional(), NumberRange(0, 100000, "应在 0 到 100000 之间。")],
+                               default=30)
     status = SelectField("状态", choices=choices(STATUS_LABELS.items()),
                          default=CampaignStatus.OPEN.value)
 

@@ -25,7 +25,7 @@ def test_short_url_copy_qr_and_counts(phone, live_url, make_campaign, make_link,
     short = f"http://testserver/q/{poster.short_code}"
     assert row.locator("a.short").inner_text() == short  # the printed URL, first
     assert row.locator("td.num").inner_text() == "2"  # ratings through this link
-    assert row.locator(".url").is_hidden()  # the long signed URL only on request
+    assert row.locator("a.url").is_hidden()  # the long signed URL only on request
 
     row.locator("button.copy").click()
     assert page.evaluate("navigator.clipboard.readText()") == short

@@ -57,3 +57,14 @@ def test_follow_up_times_are_beijing_time(client, make_campaign, make_link, make
     html = client.get(f"/admin/followups?campaign={campaign.id}").get_data(as_text=True)
     beijing = f"{day + timedelta(days=1)} 07:30"
     assert beijing in html and f"{day} 23:30" not in html
+
+
+def test_new_campaign_form_proposes_year_and_dates(client, make_user):
+    from sync.clock import local_today
+
+    sign_in(client, make_user("boss"))
+    html = client.get("/admin/campaigns/new").get_data(as_text=True)
+    today = local_today()
+    assert re.search(rf'name="year"[^>]*value="{today.year}"', html)
+    assert re.search(rf'name="opens_on"[^>]*value="{today.isoformat()}"', html)
+    assert re.search(r'name="closes_on"[^>]*value="\d{4}-\d{2}-\d{2}"', html)
