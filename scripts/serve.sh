@@ -3,7 +3,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-export PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://localhost:8000}
+if [ -z "${PUBLIC_BASE_URL:-}" ]; then
+  # Phones on the same Wi-Fi reach this machine by its LAN address, never by "localhost".
+  lan=$(ip -4 route get 1.1.1.1 2>/dev/null | awk '{for (i = 1; i < NF; i++) if ($i == "src") print $(i + 1)}')
+  [ -n "$lan" ] || lan=$(hostname -I 2>/dev/null | awk '{print $1}')
+  export PUBLIC_BASE_URL="http://${lan:-localhost}:8000"
+  echo "links and QR codes use $PUBLIC_BASE_URL (set PUBLIC_BASE_URL=http://<address>:8000 to change)"
+fi
 .venv/bin/collector demo
 exec .venv/bin/gunicorn --workers "${WORKERS:-2}" --bind "${BIND:-0.0.0.0:8000}" \
   --access-logfile - 'collector:create_app()'

@@ -164,7 +164,7 @@ f.addEventListener("submit", function (e) {
   }).then(function () {
     btn.disabled = false;
     rated[item.unit] = 1;
-    if (C.poster) { f.hidden = true; $("thx").hidden = false; }
+    if (C.poster) { f.hidden = true; $("thx").hidden = false; $("oth").hidden = D.units.length < 2 || D.units.every(function (u) { return rated[u.code]; }); }
     else { var who = picked("identity"); f.reset(); window.scrollTo(0, 0); if (C.visit) { nextUnit(item, who); if (item.replaces) unfix(); } }
     say(durable ? "第 " + nth + " 份已保存在本机，正在上传…" : "本机无法保存，正在直接上传，请勿关闭本页…", durable ? "ok" : "err");
     sent = false;
@@ -262,7 +262,7 @@ function render() {
     });
     $("pb").hidden = !bad.length;
     html.setAttribute("data-pending", waiting.length);
-    if (!busy && sent && !waiting.length) say(bad.length ? "上传完成，有 " + bad.length + " 份未被接收，原因见下方。" : "已上传，感谢您的评议。", bad.length ? "err" : "ok");
+    if (!busy && sent && !waiting.length) say(bad.length ? "上传完成，有 " + bad.length + " 份未被接收，原因见下方。" : (C.poster ? "已上传。" : "已上传，感谢您的评议。"), bad.length ? "err" : "ok");
     if (!C.visit) return null;
     listHistory();
     return Promise.all([kget("n:" + T), kget("last")]).then(function (v) {
@@ -389,7 +389,12 @@ if (C.visit) {
   if (/MicroMessenger/i.test(ua) && /iPhone|iPad|iPod/.test(ua)) $("ios").hidden = false;
 }
 
-// --- poster mode: one rating per phone per unit ---
+// --- poster mode: one rating per phone per unit; a multi-unit poster offers the others ---
+if ($("oth")) $("oth").addEventListener("click", function () {
+  f.reset(); $("thx").hidden = true; f.hidden = false; say("");
+  Array.prototype.forEach.call(f.querySelectorAll("option"), function (o) { if (rated[o.value]) o.disabled = true; });
+  window.scrollTo(0, 0);
+});
 C.rated.forEach(function (code) { rated[code] = 1; });
 Promise.all(D.units.map(function (u) { return kget(ratedKey(u.code)); })).then(function (marks) {
   var left = 0;
