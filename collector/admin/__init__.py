@@ -7,7 +7,8 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
-from sync.reports import local_time
+from sync.models import Campaign
+from sync.reports import campaign_tally, local_time
 
 from ..auth import (
     authenticate,
@@ -18,7 +19,8 @@ from ..auth import (
     login_rate_key,
     login_required,
 )
-from ..extensions import limiter
+from ..extensions import db, limiter
+from .reports import present
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -76,7 +78,16 @@ def index():  # type: ignore[no-untyped-def]
     assert user is not None
     if user.is_admin:
         return redirect(url_for("admin.campaigns"))
-    return render_template("admin/index.html", user=user)
+    # Each unit's headline numbers (score, rank, 满意率, ratings), per campaign of theirs.
+    results = {}
+    for campaign_id in {u.campaign_id for u in user.units}:
+        campaign = db.session.get(Campaign, campaign_id)
+        tally = campaign_tally(db.session, campaign, compare=False)
+        results.update({u.id: tally.unit(u.id) for u in user.units
+                        if u.campaign_id == campaign_id})
+    return render_template("admin/index.html", user=user, results=results,
+                           points=present.points, percent=present.percent,
+                           rank_text=present.rank_text)
 
 
 from . import campaigns, followups, links, queue_import, users  # noqa: E402,F401  (routes on bp)

@@ -68,3 +68,22 @@ def test_new_campaign_form_proposes_year_and_dates(client, make_user):
     assert re.search(rf'name="year"[^>]*value="{today.year}"', html)
     assert re.search(rf'name="opens_on"[^>]*value="{today.isoformat()}"', html)
     assert re.search(r'name="closes_on"[^>]*value="\d{4}-\d{2}-\d{2}"', html)
+
+
+def test_secretary_home_shows_each_units_headline_numbers(client, make_campaign, make_link,
+                                                          make_user):
+    campaign = make_campaign()
+    _, token = make_link(campaign, ["ZF01"])
+    for level in ("satisfied", "basic"):
+        reply = client.post("/api/v1/sync", json={"device_id": str(uuid.uuid4()), "responses": [{
+            "id": str(uuid.uuid4()), "token": token, "identity": "enterprise",
+            "created_at": datetime.now(timezone.utc).isoformat(),
+            "answers": {k: level for k in ("efficiency", "attitude", "competence", "conduct",
+                                           "integrity")}}]})
+        assert reply.json["results"][0]["status"] == "stored"
+    zf01 = next(u for u in campaign.units if u.code == "ZF01")
+    sign_in(client, make_user("zf01", Role.SECRETARY, units=[zf01]))
+    html = client.get("/admin/").get_data(as_text=True)
+    card = html[html.index('data-code="ZF01"'):]
+    assert "<b>80</b>综合得分" in card and "<b>100%</b>满意率" in card
+    assert "<b>2</b>评议份数" in card and "第 1 名 / 共 1" in card
