@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from flask import Response as FlaskResponse
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
@@ -192,6 +193,16 @@ def create_unit(campaign_id: int):  # type: ignore[no-untyped-def]
             flash(f"已添加评议对象“{form.name.data.strip()}”。")
             return redirect(url_for("admin.units", campaign_id=campaign.id))
     return _units_page(campaign, 422, unit_form=form)
+
+
+@bp.get("/units-sample.csv")
+@admin_required
+def unit_sheet_sample():  # type: ignore[no-untyped-def]
+    """A sample unit sheet to fill in: the header row and a few rows from seed 001."""
+    rows = [",".join(HEADERS), "党群工作部门,DQ01,组织部", "政府工作部门,ZF01,市场监管局",
+            "企事业单位,QY01,供电公司", "中直单位,ZZ01,税务局"]
+    return FlaskResponse("\ufeff" + "\r\n".join(rows) + "\r\n", mimetype="text/csv; charset=utf-8",
+                         headers={"Content-Disposition": "attachment; filename=units-sample.csv"})
 
 
 @bp.route("/units/<int:unit_id>/edit", methods=["GET", "POST"])

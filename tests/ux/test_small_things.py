@@ -87,3 +87,22 @@ def test_secretary_home_shows_each_units_headline_numbers(client, make_campaign,
     card = html[html.index('data-code="ZF01"'):]
     assert "<b>80</b>综合得分" in card and "<b>100%</b>满意率" in card
     assert "<b>2</b>评议份数" in card and "第 1 名 / 共 1" in card
+
+
+def test_unit_sheet_sample_imports_and_refusals_show_first(client, make_campaign, make_user):
+    import io
+
+    campaign = make_campaign(units={"其他": [("QT01", "档案馆")]})
+    sign_in(client, make_user("boss"))
+    client.application.config["WTF_CSRF_ENABLED"] = False
+    page = client.get(f"/admin/campaigns/{campaign.id}/units").get_data(as_text=True)
+    assert "/admin/units-sample.csv" in page
+    sample = client.get("/admin/units-sample.csv").data
+    ok = client.post(f"/admin/campaigns/{campaign.id}/units/import", follow_redirects=True,
+                     data={"sheet": (io.BytesIO(sample), "units-sample.csv")})
+    assert "已导入 4 个评议对象" in ok.get_data(as_text=True)
+    bad = client.post(f"/admin/campaigns/{campaign.id}/units/import",
+                      data={"sheet": (io.BytesIO("类别,单位代码\n".encode()), "bad.csv")})
+    html = bad.get_data(as_text=True)
+    assert 'id="import-errors"' in html
+    assert html.index('id="import-errors"') < html.index("<h2>")  # above everything else
