@@ -119,3 +119,12 @@ def version_fields(data: dict[str, Any]) -> dict[str, Any]:
     return {"replaces": str(replaces), "is_void": void,
             "void_reason": (data.get("void_reason") or "").strip() or None if void else None,
             "flags": [VOID if void else CORRECTION]}
+
+
+def unit_history(session: Session, unit_id: int, limit: int = 50) -> list[Response]:
+    """The unit's corrected, voided and replaced ratings, newest first (for admins)."""
+    return list(session.scalars(
+        select(Response)
+        .where(Response.unit_id == unit_id,
+               (Response.replaces.is_not(None)) | (Response.superseded_at.is_not(None)))
+        .order_by(Response.id.desc()).limit(limit)))

@@ -140,3 +140,22 @@ def test_original_and_correction_racing_in_two_requests(app, session, visit, mak
     assert scores(session, campaign)["ZF01"] == (5, 100)
     assert session.scalar(select(func.count()).select_from(Response)
                           .where(Response.superseded_at.is_(None))) == 5
+
+
+def test_admins_see_the_history_on_the_unit_page(client, session, visit, make_item):
+    from sync.models import Role, User
+
+    campaign, token = visit
+    original = make_item(token, "unsatisfied", unit="ZF01")
+    void = make_item(token, unit="ZF01", answers={}, identity=None, void=True,
+                     void_reason="误录", replaces=original["id"])
+    assert sync(client, [original, void]) == [("stored", None)] * 2
+    admin = User(username="boss", role=Role.ADMIN, password_hash="x")
+    session.add(admin)
+    session.commit()
+    with client.session_transaction() as sess:
+        sess["user_id"] = admin.id
+    unit = next(u for u in campaign.units if u.code == "ZF01")
+    html = client.get(f"/admin/campaigns/{campaign.id}/units/{unit.id}").get_data(as_text=True)
+    assert "更正与作废记录" in html and "误录" in html
+    assert f"已被 {void['id'][:8]} 替换，不计入统计" in html

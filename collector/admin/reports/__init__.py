@@ -26,6 +26,7 @@ from sync.charts import BANDS
 from sync.exports import csv_chunks, rankings_table, responses_table, tallies_table, write_xlsx
 from sync.models import Campaign, Channel, Unit
 from sync.reports import FilterError, TallyFilter, campaign_activity, campaign_tally, parse_filter
+from sync.versions import unit_history
 
 from ...auth import can_access_unit, current_user, login_required
 from ...errors import render_error
@@ -129,7 +130,9 @@ def unit_detail(campaign_id: int, unit_id: int):  # type: ignore[no-untyped-def]
     tally_filter = _request_filter(campaign)
     tally = campaign_tally(db.session, campaign, tally_filter).restricted({unit.id})
     activity = campaign_activity(db.session, campaign, tally_filter, {unit.id}, comments=50)
+    history = unit_history(db.session, unit.id) if current_user().is_admin else []  # type: ignore[union-attr]
     return render_template("admin/reports/unit.html", tally=tally, result=tally.unit(unit.id),
+                           history=history,
                            activity=activity, levels_chart=present.levels_chart(tally),
                            per_day_chart=present.per_day_chart(activity),
                            **_page_context(campaign, tally_filter))
