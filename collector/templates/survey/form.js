@@ -164,7 +164,7 @@ f.addEventListener("submit", function (e) {
   }).then(function () {
     btn.disabled = false;
     rated[item.unit] = 1;
-    if (C.poster) { f.hidden = true; $("thx").hidden = false; $("oth").hidden = D.units.length < 2 || D.units.every(function (u) { return rated[u.code]; }); }
+    if (C.poster) { f.hidden = true; $("thx").hidden = false; if ($("oth")) $("oth").hidden = D.units.every(function (u) { return rated[u.code]; }); }
     else { var who = picked("identity"); f.reset(); window.scrollTo(0, 0); if (C.visit) { nextUnit(item, who); if (item.replaces) unfix(); } }
     say(durable ? "第 " + nth + " 份已保存在本机，正在上传…" : "本机无法保存，正在直接上传，请勿关闭本页…", durable ? "ok" : "err");
     sent = false;
