@@ -8,19 +8,22 @@ from flask import Flask
 
 from qr.links import LinkSigner
 
+from . import security
 from .config import from_environment
 from .extensions import db, migrate
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 
 
-def create_app(test_config: dict | None = None) -> Flask:
-    """Create and configure the app."""
-    app = Flask(__name__, instance_relative_config=True)
+def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:
+    """Create and configure the app (instance_path: where the store and generated key live)."""
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(from_environment(app.instance_path))
     if test_config:
         app.config.from_mapping(test_config)
+
+    security.init_app(app)
 
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # readable Chinese in JSON
     db.init_app(app)

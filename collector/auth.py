@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, Flask, abort, current_app, g, redirect, request, session, url_for
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
-from werkzeug.security import check_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from sync.models import Campaign, Unit, User
 
@@ -49,15 +49,24 @@ def login_failed(response: Any) -> bool:
     return response.status_code == 401
 
 
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash made like real ones, checked for unknown usernames so they take as long."""
+    return generate_password_hash("unknown-user-dummy-password")
+
+
 def authenticate(username: str, password: str) -> User | None:
-    """Return the user when the password matches."""
+    """Return the user when the password matches; unknown users cost the same hash check."""
     user = db.session.scalar(db.select(User).where(User.username == username))
-    if user is not None and check_password_hash(user.password_hash, password):
+    if user is None:
+        check_password_hash(_dummy_hash(), password)
+        return None
+    if check_password_hash(user.password_hash, password):
         return user
     return None
 
 
-def _session_stamp(user: User) -> str:
+def session_stamp(user: User) -> str:
     """A keyed digest of the password hash: a password change ends the user's other sessions."""
     key = str(current_app.secret_key).encode()
     return hmac.new(key, user.password_hash.encode(), hashlib.sha256).hexdigest()[:24]
@@ -67,7 +76,7 @@ def log_in(user: User) -> None:
     """Start a fresh session for the user."""
     session.clear()  # a new session id: no fixation
     session["user_id"] = user.id
-    session["stamp"] = _session_stamp(user)
+    session["stamp"] = session_stamp(user)
     session.permanent = True
 
 
@@ -82,11 +91,11 @@ def current_user() -> User | None:
         user_id = session.get("user_id")
         user = db.session.get(User, user_id) if user_id else None
         stamp = session.get("stamp")
-        # Sessions are signed, so only log_in() writes a stamp; one made without it (before
-        # stamps existed, or by a test) stays valid until it expires.
-        if user is not None and stamp is not None and not hmac.compare_digest(
-                stamp, _session_stamp(user)):
-            user = None  # the password changed since this session signed in
+        # Only log_in() writes a stamp. A session without one (forged with a leaked key, or
+        # from before stamps existed) is refused, and so is one from before a password change.
+        if user is not None and not (isinstance(stamp, str) and hmac.compare_digest(
+                stamp.encode(), session_stamp(user).encode())):
+            user = None
         g.current_user = user
     return g.current_user
 

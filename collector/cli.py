@@ -11,6 +11,7 @@ from flask_migrate import upgrade
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
+from sync.audit import record
 from sync.exports import rankings_table, responses_table, tallies_table, write_csv, write_xlsx
 from sync.links import issue_link
 from sync.models import Campaign, Channel, Role, Unit, User
@@ -111,6 +112,10 @@ def export(campaign_id: int, fmt: str, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     tally = campaign_tally(db.session, campaign)
     tables = [responses_table(db.session, campaign), tallies_table(tally), rankings_table(tally)]
+    record(db.session, actor=None, action="export.cli", target_type="campaign",
+           target_id=campaign.id, campaign_id=campaign.id,
+           after={"format": fmt, "out": str(out)})
+    db.session.commit()
     if fmt == "xlsx":
         count = write_xlsx(out, tables)[0]
         click.echo(f"{count} responses, tallies and rankings -> {out}")

@@ -7,8 +7,6 @@ from pathlib import Path
 
 from sync.db import normalise_url
 
-DEV_SECRET = "dev-only-secret-change-me"
-
 
 def from_environment(instance_path: str) -> dict:
     """Build the config mapping; DATABASE_URL defaults to an SQLite file in the instance folder."""
@@ -16,7 +14,8 @@ def from_environment(instance_path: str) -> dict:
     fallbacks = [k.strip() for k in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",")
                  if k.strip()]
     return {
-        "SECRET_KEY": os.environ.get("SECRET_KEY", DEV_SECRET),
+        # Unset: a random key kept in instance/secret_key (collector.security.instance_secret).
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or None,
         # Old keys still verify sessions and printed links after a rotation; the newest signs.
         "SECRET_KEY_FALLBACKS": fallbacks,
         "SQLALCHEMY_DATABASE_URI": normalise_url(os.environ.get("DATABASE_URL", default_db)),
@@ -40,5 +39,15 @@ def from_environment(instance_path: str) -> dict:
         # A sliding window: failures just before a minute boundary still count after it.
         "RATELIMIT_STRATEGY": "moving-window",
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Several installs sharing one Redis keep their counters apart by prefix.
+        "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", ""),
+        # Sync uploads per device id (client-chosen, so also per address below) and per address:
+        # villages and halls share one address behind NAT, so that limit is generous.
+        "SYNC_RATE_LIMIT": os.environ.get("SYNC_RATE_LIMIT", "30 per minute"),
+        "ADDRESS_RATE_LIMIT": os.environ.get("ADDRESS_RATE_LIMIT", "600 per minute"),
+        # Form pages and short links per address; a failed look-up costs FAILED_LOOKUP_COST.
+        "FORM_RATE_LIMIT": os.environ.get("FORM_RATE_LIMIT", "300 per minute"),
+        # Reverse proxies in front of the app (nginx: 1); their X-Forwarded-For is believed.
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     }

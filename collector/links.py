@@ -20,6 +20,11 @@ def form_url(link: Link) -> str:
     return f"{current_app.config['PUBLIC_BASE_URL']}/s/{sign_link(signer(), link)}"
 
 
-def resolve(token: str) -> ResolvedLink:
-    """:raise LinkError: when the token must not open a form."""
-    return resolve_token(db.session, signer(), token)
+def resolve(token: str, accept_closed: bool = False) -> ResolvedLink:
+    """:raise LinkError: when the token must not open a form (see `resolve_token`)."""
+    return resolve_token(db.session, signer(), token, accept_closed=accept_closed)
+
+
+def issue_receipt(link: ResolvedLink) -> str:
+    """A form receipt for this opening of the link's form: proves when a rating was begun."""
+    return signer().sign_receipt(link.link.id)

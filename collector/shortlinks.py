@@ -10,6 +10,7 @@ from sync.links import link_by_short_code
 from .errors import render_error
 from .extensions import db
 from .links import form_url
+from .ratelimits import limit_form
 
 bp = Blueprint("shortlinks", __name__)
 
@@ -18,6 +19,7 @@ UNKNOWN_CODE = "未找到该二维码对应的评议，请核对海报或评议�
 
 
 @bp.get("/q/<code>")
+@limit_form
 def follow(code: str):  # type: ignore[no-untyped-def]
     """Redirect to the link's form.
 

@@ -92,14 +92,30 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
-        )
+        sqlite = connection.dialect.name == 'sqlite'
+        if sqlite:
+            # Batch migrations rebuild a table (copy, DROP, rename). With foreign keys on, SQLite's
+            # DROP TABLE first runs every referencing table's ON DELETE action: CASCADE would
+            # delete answers and follow-ups, SET NULL would blank them. The pragma only works
+            # outside a transaction, so it is set on the driver connection before any BEGIN.
+            connection.connection.driver_connection.execute('PRAGMA foreign_keys=OFF')
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                **conf_args
+            )
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    broken = connection.exec_driver_sql('PRAGMA foreign_key_check').fetchall()
+                    if broken:
+                        raise RuntimeError(f'migration broke foreign keys: {broken[:5]}')
+        finally:
+            if sqlite:
+                connection.rollback()  # nothing is pending here; leaves no open transaction
+                connection.connection.driver_connection.execute('PRAGMA foreign_keys=ON')
 
 
 if context.is_offline_mode():

@@ -4,16 +4,28 @@ A token carries everything the form needs to know about where a rating came from
 revocation), the campaign, the unit codes it covers, the channel and the visit. Each purpose has its
 own salt so a poster token can never be replayed as a visit token. Keys rotate: the newest key
 signs, every key in the list still verifies.
+
+The same keys sign *form receipts* under their own salt: when a form is opened the server hands the
+phone a receipt (link id, issued-at) that later proves a rating uploaded after the link or campaign
+closed was begun while it was still open.
 """
 
 from __future__ import annotations
 
 import enum
 import secrets
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 
-from itsdangerous import BadData, BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import (
+    BadData,
+    BadSignature,
+    SignatureExpired,
+    URLSafeSerializer,
+    URLSafeTimedSerializer,
+)
 
 
 class LinkPurpose(enum.StrEnum):
@@ -25,6 +37,7 @@ SALTS = {
     LinkPurpose.POSTER: "pingyi.link.poster.v1",
     LinkPurpose.VISIT: "pingyi.link.visit.v1",
 }
+RECEIPT_SALT = "pingyi.form-receipt.v1"
 
 
 class LinkError(Exception):
@@ -73,6 +86,19 @@ class CampaignNotOpen(LinkError):
     http_status = 403
 
 
+class ReceiptInvalid(LinkError):
+    reason = "receipt_invalid"
+    http_status = 400
+
+
+@dataclass(frozen=True)
+class FormReceipt:
+    """What a verified form receipt says: this link's form was served at `issued_at`."""
+
+    link_id: int
+    issued_at: datetime
+
+
 @dataclass(frozen=True)
 class LinkClaims:
     """What a verified token says."""
@@ -84,6 +110,15 @@ class LinkClaims:
     unit_codes: tuple[str, ...]
     visit_id: int | None = None
     max_age: int | None = None
+    #: when this token was signed (set by `verify`; not part of the signed payload)
+    signed_at: datetime | None = field(default=None, compare=False)
+
+    @property
+    def expires_at(self) -> datetime | None:
+        """The moment this token stops opening the form, if its lifetime is limited."""
+        if self.max_age is None or self.signed_at is None:
+            return None
+        return self.signed_at + timedelta(seconds=self.max_age)
 
     def to_payload(self) -> dict:
         payload: dict = {"l": self.link_id, "c": self.campaign_id, "ch": self.channel,
@@ -95,7 +130,8 @@ class LinkClaims:
         return payload
 
     @classmethod
-    def from_payload(cls, purpose: LinkPurpose, payload: object) -> LinkClaims:
+    def from_payload(cls, purpose: LinkPurpose, payload: object,
+                     signed_at: datetime | None = None) -> LinkClaims:
         if not isinstance(payload, dict):
             raise LinkMalformed("链接内容不完整，请重新扫描二维码。")
         try:
@@ -110,6 +146,7 @@ class LinkClaims:
                 unit_codes=tuple(units),
                 visit_id=int(payload["v"]) if payload.get("v") is not None else None,
                 max_age=int(payload["ma"]) if payload.get("ma") is not None else None,
+                signed_at=signed_at,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise LinkMalformed("链接内容不完整，请重新扫描二维码。") from exc
@@ -137,8 +174,12 @@ class LinkSigner:
         token: str,
         purpose: LinkPurpose,
         is_revoked: Callable[[int], bool] | None = None,
+        accept_expired: bool = False,
     ) -> LinkClaims:
         """Return the claims of a genuine, unexpired, unrevoked token.
+
+        `accept_expired` lets an expired token through (its `expires_at` says since when), for
+        late uploads that a form receipt vouches for.
 
         :raise LinkError: a subclass naming exactly why the token is refused.
         """
@@ -146,15 +187,15 @@ class LinkSigner:
             raise LinkMalformed("链接不完整或格式不正确，请重新扫描二维码。")
         serializer = self._serializer(purpose)
         try:
-            payload = serializer.loads(token)
+            payload, signed = serializer.loads(token, return_timestamp=True)
         except BadSignature as exc:
             if not _looks_complete(token):
                 raise LinkMalformed("链接不完整，可能复制时被截断，请重新扫描二维码。") from exc
             raise LinkTampered("链接校验失败，可能被篡改，请扫描张贴的原始二维码。") from exc
         except BadData as exc:
             raise LinkMalformed("链接内容无法识别，请重新扫描二维码。") from exc
-        claims = LinkClaims.from_payload(purpose, payload)
-        if claims.max_age is not None:
+        claims = LinkClaims.from_payload(purpose, payload, signed)
+        if claims.max_age is not None and not accept_expired:
             try:
                 serializer.loads(token, max_age=claims.max_age)
             except SignatureExpired as exc:
@@ -164,17 +205,38 @@ class LinkSigner:
         return claims
 
     def verify_any(
-        self, token: str, is_revoked: Callable[[int], bool] | None = None
+        self, token: str, is_revoked: Callable[[int], bool] | None = None,
+        accept_expired: bool = False,
     ) -> LinkClaims:
         """Verify a token of either purpose; the purpose is read from which salt matches."""
         last_error: LinkError | None = None
         for purpose in LinkPurpose:
             try:
-                return self.verify(token, purpose, is_revoked)
+                return self.verify(token, purpose, is_revoked, accept_expired)
             except LinkTampered as exc:
                 last_error = exc
         assert last_error is not None
         raise last_error
+
+    def sign_receipt(self, link_id: int, issued_at: datetime | None = None) -> str:
+        """Return a form receipt for a link's form served now (or at `issued_at`)."""
+        moment = issued_at.timestamp() if issued_at else time.time()
+        return URLSafeSerializer(self._keys, salt=RECEIPT_SALT).dumps(  # type: ignore[arg-type]
+            {"l": link_id, "t": int(moment * 1000)})
+
+    def verify_receipt(self, receipt: str) -> FormReceipt:
+        """Return what a genuine form receipt says.
+
+        :raise ReceiptInvalid: forged, tampered, truncated or not a receipt.
+        """
+        try:
+            payload = URLSafeSerializer(self._keys, salt=RECEIPT_SALT).loads(  # type: ignore[arg-type]
+                receipt)
+            issued = datetime.fromtimestamp(int(payload["t"]) / 1000, timezone.utc)
+            return FormReceipt(link_id=int(payload["l"]), issued_at=issued)
+        except (BadData, KeyError, TypeError, ValueError, OverflowError, OSError) as exc:
+            raise ReceiptInvalid("表单回执校验失败（可能被篡改或不完整），无法证明评议的填写时间。"
+                                 ) from exc
 
 
 def _looks_complete(token: str) -> bool:
@@ -186,9 +248,11 @@ def _looks_complete(token: str) -> bool:
 
 # Short codes avoid look-alike characters (0/O, 1/I/L) so the printed fallback URL can be typed.
 SHORT_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-SHORT_CODE_LENGTH = 6
+# 31^8 ≈ 8.5e11 codes: hopeless to guess at the form rate limit. Codes printed when they had
+# 6 characters stay in the store and keep resolving.
+SHORT_CODE_LENGTH = 8
 
 
 def new_short_code() -> str:
-    """Return a random short code for a /q/<code> redirect (31^6 ≈ 8.9e8 codes)."""
+    """Return a random short code for a /q/<code> redirect."""
     return "".join(secrets.choice(SHORT_CODE_ALPHABET) for _ in range(SHORT_CODE_LENGTH))

@@ -10,6 +10,9 @@ if [ -z "${PUBLIC_BASE_URL:-}" ]; then
   export PUBLIC_BASE_URL="http://${lan:-localhost}:8000"
   echo "links and QR codes use $PUBLIC_BASE_URL (set PUBLIC_BASE_URL=http://<address>:8000 to change)"
 fi
+export PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://localhost:8000}
+# Without SECRET_KEY the first command makes a random key in instance/secret_key (mode 0600);
+# the workers and every later start reuse it, so printed links keep working.
 .venv/bin/collector demo
 exec .venv/bin/gunicorn --workers "${WORKERS:-2}" --bind "${BIND:-0.0.0.0:8000}" \
   --access-logfile - 'collector:create_app()'

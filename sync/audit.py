@@ -10,11 +10,12 @@ update allowed is the foreign key's own ON DELETE SET NULL when an account is de
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import DDL, ForeignKey, Index, Integer, String, event
+from sqlalchemy import DDL, ForeignKey, Index, Integer, String, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .models import Base, User, utcnow
@@ -75,6 +76,32 @@ def snapshot(obj: Any, fields: list[str] | tuple[str, ...]) -> dict[str, Any]:
     return {name: jsonable(getattr(obj, name)) for name in fields}
 
 
+CAMPAIGN_FIELDS = ("title", "year", "status", "opens_on", "closes_on", "supervision_phone",
+                   "bottom_n", "min_seconds")
+CATEGORY_FIELDS = ("name",)
+UNIT_FIELDS = ("code", "name", "category_id")
+VISIT_FIELDS = ("place", "staff_name", "visit_date")
+FOLLOW_UP_FIELDS = ("status", "reply", "due_on", "closed_on", "owner_unit_id")
+
+
+def link_snapshot(link: Any) -> dict[str, Any]:
+    return {**snapshot(link, ("purpose", "channel", "visit_id", "max_age", "revoked_at",
+                              "replaced_by_id")),
+            "units": [u.code for u in link.units]}
+
+
+def account_snapshot(user: User) -> dict[str, Any]:
+    """An account without its password hash (a password change shows as a flag only)."""
+    return {**snapshot(user, ("username", "role", "display_name")),
+            "unit_ids": sorted(u.id for u in user.units)}
+
+
+def questionnaire_snapshot(questionnaire: Any) -> dict[str, Any]:
+    return {**snapshot(questionnaire, ("id", "version", "title", "comment_label",
+                                       "identity_required")),
+            "items": [[i.key, i.label, i.required] for i in questionnaire.items]}
+
+
 def record(session: Session, *, actor: User | None, action: str, target_type: str,
            target_id: object = None, campaign_id: int | None = None,
            before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
@@ -91,6 +118,75 @@ def record(session: Session, *, actor: User | None, action: str, target_type: st
         ip=(ip or None) and ip[:IP_LENGTH])
     session.add(entry)
     return entry
+
+
+# --- reading the log ------------------------------------------------------------------------------
+
+#: what each action means, for the log page's filter and rows
+ACTION_LABELS = {
+    "campaign.create": "新建评议活动",
+    "campaign.update": "修改评议活动",
+    "category.create": "新增类别",
+    "category.update": "修改类别",
+    "unit.create": "新增评议对象",
+    "unit.update": "修改评议对象",
+    "unit_sheet.import": "导入单位名单",
+    "questionnaire.update": "修改问卷",
+    "questionnaire.template": "改用问卷模板",
+    "link.create": "生成链接",
+    "link.create_posters": "批量生成海报链接",
+    "link.revoke": "撤销链接",
+    "link.reissue": "重新生成链接",
+    "visit.create": "新增走访",
+    "account.create": "新建账号",
+    "account.update": "修改账号",
+    "follow_up.update": "办理意见建议",
+    "response.exclude": "剔除评议结果",
+    "response.include": "恢复计入评议结果",
+    "queue.import": "导入离线数据",
+    "export.download": "导出数据",
+    "export.cli": "命令行导出",
+    "posters.download": "下载海报或评议卡",
+}
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """Filters for the log page; every one narrows an indexed column."""
+
+    actor_id: int | None = None
+    action: str | None = None
+    campaign_id: int | None = None
+    since: datetime | None = None  # inclusive, UTC
+    until: datetime | None = None  # exclusive, UTC
+
+
+def list_entries(session: Session, query: AuditQuery, before_id: int | None = None,
+                 limit: int = PAGE_SIZE) -> list[AuditEntry]:
+    """Newest first, `limit` rows older than `before_id` (keyset pagination on the key)."""
+    stmt = select(AuditEntry)
+    if query.actor_id is not None:
+        stmt = stmt.where(AuditEntry.actor_id == query.actor_id)
+    if query.action:
+        stmt = stmt.where(AuditEntry.action == query.action)
+    if query.campaign_id is not None:
+        stmt = stmt.where(AuditEntry.campaign_id == query.campaign_id)
+    if query.since is not None:
+        stmt = stmt.where(AuditEntry.at >= query.since)
+    if query.until is not None:
+        stmt = stmt.where(AuditEntry.at < query.until)
+    if before_id is not None:
+        stmt = stmt.where(AuditEntry.id < before_id)
+    return list(session.scalars(stmt.order_by(AuditEntry.id.desc()).limit(limit)))
+
+
+def changed_fields(entry: AuditEntry) -> list[tuple[str, Any, Any]]:
+    """(field, before, after) for each field the entry changed (all of them for a creation)."""
+    before, after = entry.before or {}, entry.after or {}
+    keys = list(dict.fromkeys([*before, *after]))
+    return [(k, before.get(k), after.get(k)) for k in keys if before.get(k) != after.get(k)]
 
 
 # --- append-only triggers (the migration creates the same ones) ---------------------------------

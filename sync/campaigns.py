@@ -30,12 +30,14 @@ def create_campaign(
     bottom_n: int = 2,
     status: CampaignStatus = CampaignStatus.OPEN,
     min_ratings: int = 30,
+    min_seconds: int = 8,
 ) -> Campaign:
     """Create a campaign with a fresh questionnaire from a built-in template."""
     campaign = Campaign(
         title=title, year=year, opens_on=opens_on, closes_on=closes_on,
         supervision_phone=supervision_phone, bottom_n=bottom_n, status=status,
-        min_ratings=min_ratings, questionnaire=build_questionnaire(session, template_key),
+        min_ratings=min_ratings, min_seconds=min_seconds,
+        questionnaire=build_questionnaire(session, template_key),
     )
     session.add(campaign)
     session.flush()
@@ -76,12 +78,12 @@ class SetupError(ValueError):
 
 
 def update_campaign(campaign: Campaign, **fields: object) -> None:
-    """Change a campaign's title, year, dates, supervision phone, bottom N or status.
+    """Change a campaign's title, year, dates, supervision phone, bottom N, min seconds, status.
 
     :raise SetupError: the close date is before the open date.
     """
     allowed = {"title", "year", "opens_on", "closes_on", "supervision_phone", "bottom_n",
-               "min_ratings", "status"}
+               "min_ratings", "min_seconds", "status"}
     unknown = set(fields) - allowed
     if unknown:
         raise TypeError(f"unknown campaign fields: {sorted(unknown)}")

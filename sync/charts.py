@@ -61,7 +61,7 @@ def _number(value: float) -> str:
 
 def _svg(height: float, title: str, body: list[str]) -> str:
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height:g}" '
-            f'width="100%" style="max-width:560px;height:auto;display:block" role="img" '
+            f'width="100%" class="chart" role="img" '
             f'aria-label="{_text(title)}" font-size="{FONT}"><title>{_text(title)}</title>'
             + "".join(body) + "</svg>")
 

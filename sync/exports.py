@@ -25,6 +25,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from .integrity.signals import SignalReport, campaign_signals
 from .models import CHANNEL_LABELS, Campaign, Response, ScaleLevel
 from .questionnaires import item_keys
 from .reports import CampaignTally, TallyFilter, local_time
@@ -73,13 +74,20 @@ def _points(score: float | None) -> float | str:
 
 def responses_table(session: Session, campaign: Campaign,
                     tally_filter: TallyFilter | None = None,
-                    unit_ids: Collection[int] | None = None) -> Table:
-    """One row per stored response, one column per item (the level label); streamed."""
+                    unit_ids: Collection[int] | None = None,
+                    with_signals: bool = True) -> Table:
+    """One row per stored response, one column per item (the level label); streamed.
+
+    Excluded ratings stay in the file, marked, with the reason; fraud signals (for admins)
+    explain themselves in 风险提示.
+    """
     items = campaign.questionnaire.items
     identities = {c.key: c.label for c in campaign.questionnaire.identities}
     headers = ["编号", "评议活动", "单位代码", "单位名称", "评议方式", "走访",
                "提交时间(北京时间)", "接收时间(北京时间)",
-               *[i.label for i in items], "评议人员身份", "意见建议", "标记"]
+               *[i.label for i in items], "评议人员身份", "意见建议", "标记",
+               "已剔除", "剔除原因", *(["风险提示"] if with_signals else [])]
+    signals = campaign_signals(session, campaign, unit_ids) if with_signals else None
     level_labels = dict(session.execute(select(ScaleLevel.id, ScaleLevel.label)).all())
     # Answers to earlier questionnaire versions find their column by item key.
     key_by_item = item_keys(session, campaign)
@@ -103,9 +111,16 @@ def responses_table(session: Session, campaign: Campaign,
                 *[by_key.get(i.key, "") for i in items],
                 identities.get(r.identity_key or "", r.identity_key or ""), r.comment or "",
                 ",".join(r.flags or []),
+                "是" if r.excluded_at else "", r.exclusion_reason or "",
+                *([_signals_text(signals, r.id)] if signals is not None else []),
             ]
 
     return Table("评议结果", headers, rows())
+
+
+def _signals_text(signals: SignalReport, response_id: int) -> str:
+    flagged = signals.get(response_id)
+    return flagged.describe() if flagged else ""
 
 
 def tallies_table(tally: CampaignTally) -> Table:

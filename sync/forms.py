@@ -7,11 +7,15 @@ from typing import Any
 from .links import ResolvedLink
 
 
-def form_definition(link: ResolvedLink) -> dict[str, Any]:
-    """Describe the form behind a resolved link (DESIGN.md §3, "Form definition")."""
+def form_definition(link: ResolvedLink, receipt: str | None = None) -> dict[str, Any]:
+    """Describe the form behind a resolved link (DESIGN.md §3, "Form definition").
+
+    `receipt` is the form receipt signed for this opening of the form; the phone sends it back
+    with every rating it makes from this definition (see sync.integrity.receipts).
+    """
     campaign = link.campaign
     questionnaire = campaign.questionnaire
-    return {
+    definition: dict[str, Any] = {
         "campaign": {"id": campaign.id, "title": campaign.title,
                      "closes_on": campaign.closes_on.isoformat() if campaign.closes_on else None,
                      "supervision_phone": campaign.supervision_phone},
@@ -30,3 +34,6 @@ def form_definition(link: ResolvedLink) -> dict[str, Any]:
         "identities": [{"key": c.key, "label": c.label} for c in questionnaire.identities],
         "identity_required": questionnaire.identity_required,
     }
+    if receipt is not None:
+        definition["receipt"] = receipt
+    return definition

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -115,9 +115,12 @@ def reissue_link(session: Session, link: Link) -> Link:
 
 def resolve_token(
     session: Session, signer: LinkSigner, token: str, day: date | None = None,
-    accept_revoked: bool = False,
+    accept_closed: bool = False,
 ) -> ResolvedLink:
     """Verify a token and load what it names, checking the campaign is open on `day` (today).
+
+    `accept_closed` also returns links that are revoked or expired, or whose campaign has closed:
+    the caller then judges a late upload by its form receipt (sync.integrity.receipts).
 
     :raise LinkError: tampered, truncated, expired, revoked, unknown or closed campaign.
     """
@@ -126,15 +129,15 @@ def resolve_token(
     def is_revoked(link_id: int) -> bool:
         links[link_id] = session.get(Link, link_id)
         found = links[link_id]
-        return found is None or (found.is_revoked and not accept_revoked)
+        return found is None or (found.is_revoked and not accept_closed)
 
-    claims = signer.verify_any(token, is_revoked)
+    claims = signer.verify_any(token, is_revoked, accept_expired=accept_closed)
     link = links[claims.link_id]
     assert link is not None
     campaign = session.get(Campaign, claims.campaign_id)
     if campaign is None or link.campaign_id != campaign.id:
         raise CampaignUnknown("未找到该评议活动，请确认二维码来自正式张贴的海报。")
-    check_campaign_open(campaign, day or local_today())
+    check_campaign_open(campaign, day or local_today(), accept_closed)
     units = [u for u in link.units if u.code in claims.unit_codes]
     if not units:
         raise LinkRevoked("该链接对应的评议对象已调整，请扫描最新的二维码。")
@@ -142,29 +145,13 @@ def resolve_token(
                         visit=link.visit)
 
 
-#: how long after a link is revoked the ratings made before it may still arrive
-REVOKED_GRACE = timedelta(days=30)
+def check_campaign_open(campaign: Campaign, day: date, accept_closed: bool = False) -> None:
+    """:raise CampaignClosed / CampaignNotOpen: when the campaign takes no ratings on `day`.
 
-
-def check_rated_before_revocation(link: Link, rated_at: datetime,
-                                  now: datetime | None = None) -> None:
-    """Let ratings made before a link was revoked (or reissued) reach the store for a while.
-
-    A field worker may be offline with a day's ratings when the office reprints a card.
-
-    :raise LinkRevoked: the rating was made after the revocation, or arrives too late.
+    `accept_closed` refuses only a campaign that has not begun (see `resolve_token`).
     """
-    if link.revoked_at is None:
-        return
-    now = now or datetime.now(timezone.utc)
-    if rated_at >= link.revoked_at or now - link.revoked_at > REVOKED_GRACE:
-        raise LinkRevoked("该评议链接已停用，请扫描最新张贴的二维码。")
-
-
-def check_campaign_open(campaign: Campaign, day: date) -> None:
-    """:raise CampaignClosed / CampaignNotOpen: when ratings made on `day` are not accepted."""
     past_close = campaign.closes_on is not None and day > campaign.closes_on
-    if campaign.status == CampaignStatus.CLOSED or past_close:
+    if (campaign.status == CampaignStatus.CLOSED or past_close) and not accept_closed:
         raise CampaignClosed(f"“{campaign.title}”评议已结束，感谢您的关注。")
     if campaign.status == CampaignStatus.DRAFT or (campaign.opens_on and day < campaign.opens_on):
         raise CampaignNotOpen(f"“{campaign.title}”评议尚未开始，请在活动开始后再来评议。")

@@ -4,37 +4,47 @@ Each response is stored by one insert-if-absent statement on its UUID (ON CONFLI
 RETURNING), never by reading first and writing after, so retries, duplicates and two phones
 syncing at once cannot double a rating. A content hash tells a harmless resend (`duplicate`) from
 a different answer under a known id (`conflict`, kept whole in the conflicts table).
+
+Access is decided by server time and server-signed data (sync.integrity.receipts); whether a poster
+rating is a device's repeat by a claim key (sync.integrity.repeats).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from qr.links import LinkError, LinkSigner
 
-from .clock import local_day, local_today
+from .clock import local_day
 from .db import write_transaction
-from .links import ResolvedLink, check_rated_before_revocation, resolve_token
-from .models import Answer, Channel, Conflict, Response
-from .schemas import BatchEnvelopeSchema, ResponseItemSchema, describe_errors
+from .integrity.receipts import LATE_UPLOAD, check_upload_time
+from .integrity.repeats import REPEAT_DEVICE as REPEAT_DEVICE  # re-exported: the flag's name
+from .integrity.repeats import claim_first_ratings
+from .links import ResolvedLink, resolve_token
+from .models import Answer, Conflict, Response
+from .schemas import (
+    BatchEnvelopeSchema,
+    ResponseItemSchema,
+    describe_errors,
+    quote,
+    unstorable,
+    usable_device_id,
+)
 from .versions import VersionRejected, apply_versions, check_version, lock_device, version_fields
 
 STORED = "stored"
 DUPLICATE = "duplicate"
 CONFLICT = "conflict"
 REJECTED = "rejected"
-
-REPEAT_DEVICE = "repeat_device"
 
 _item_schema = ResponseItemSchema()
 _envelope_schema = BatchEnvelopeSchema()
@@ -104,7 +114,7 @@ def content_hash(campaign_id: int, unit_code: str, data: dict[str, Any]) -> str:
 
 
 def parse_envelope(body: object) -> tuple[str | None, list[Any]]:
-    """Return (device_id, raw items) of a sync body.
+    """Return (device_id, raw items) of a sync body; an unusable device id comes back as None.
 
     :raise BatchError: the body is not an object with a `responses` list within limits.
     """
@@ -114,7 +124,17 @@ def parse_envelope(body: object) -> tuple[str | None, list[Any]]:
         envelope = _envelope_schema.load(body)
     except ValidationError as exc:
         raise BatchError(describe_errors(exc.messages)) from exc
-    return envelope["device_id"], envelope["responses"]
+    return usable_device_id(envelope["device_id"]), envelope["responses"]
+
+
+def echo_id(raw: object) -> str:
+    """The item's id as the reply may repeat it: exact when it is sane text, else made safe."""
+    item_id = raw.get("id") if isinstance(raw, dict) else None
+    if item_id is None or item_id == "":
+        return ""
+    if isinstance(item_id, str) and len(item_id) <= 64 and unstorable(item_id) is None:
+        return item_id
+    return quote(item_id, 64)
 
 
 @dataclass(frozen=True)
@@ -157,12 +177,13 @@ class _Preparer:
     """Validates items of one batch, resolving each distinct token once."""
 
     def __init__(self, session: Session, signer: LinkSigner, device_id: str | None,
-                 today: date) -> None:
+                 now: datetime) -> None:
         self.session = session
         self.signer = signer
         self.device_id = device_id
-        self.today = today
-        self._resolved: dict[tuple[str, date], ResolvedLink | LinkError] = {}
+        self.now = now
+        self.client_ip: str | None = None  # evidence for fraud signals (sync.integrity.signals)
+        self._resolved: dict[str, ResolvedLink | LinkError] = {}
         self._indexes: dict[int, QuestionnaireIndex] = {}
 
     def index(self, link: ResolvedLink) -> QuestionnaireIndex:
@@ -171,16 +192,15 @@ class _Preparer:
             self._indexes[campaign.id] = QuestionnaireIndex.of(campaign.questionnaire)
         return self._indexes[campaign.id]
 
-    def resolve(self, token: str, day: date) -> ResolvedLink:
-        key = (token, day)
-        if key not in self._resolved:
+    def resolve(self, token: str) -> ResolvedLink:
+        if token not in self._resolved:
             try:
-                # Revocation is judged per item: ratings made before it still count.
-                self._resolved[key] = resolve_token(self.session, self.signer, token, day,
-                                                    accept_revoked=True)
+                # Revocation, expiry and closing are judged per item, by its form receipt.
+                self._resolved[token] = resolve_token(self.session, self.signer, token,
+                                                      local_day(self.now), accept_closed=True)
             except LinkError as exc:
-                self._resolved[key] = exc
-        found = self._resolved[key]
+                self._resolved[token] = exc
+        found = self._resolved[token]
         if isinstance(found, LinkError):
             raise ItemRejected(found.message, found.reason)
         return found
@@ -190,23 +210,24 @@ class _Preparer:
             data = _item_schema.load(raw)
         except ValidationError as exc:
             raise ItemRejected(describe_errors(exc.messages)) from exc
-        # A rating made before the close date may be uploaded later (field staff back in town).
-        rated_on = min(local_day(data["created_at"]), self.today)
-        link = self.resolve(data["token"], rated_on)
+        link = self.resolve(data["token"])
         try:
-            check_rated_before_revocation(link.link, data["created_at"])
+            # Field staff back in town may upload after closing, if the receipt vouches for it.
+            timing = check_upload_time(self.signer, link, data["created_at"], data["receipt"],
+                                       self.now)
         except LinkError as exc:
             raise ItemRejected(exc.message, exc.reason) from exc
         unit = link.unit_by_code(data["unit"])
         if unit is None:
             if data["unit"] is None:
                 raise ItemRejected("此链接包含多个评议对象，请选择要评议的单位。", "unit_required")
-            raise ItemRejected(f"评议对象“{data['unit']}”不在此链接范围内。", "unit_unknown")
+            raise ItemRejected(f"评议对象“{quote(data['unit'])}”不在此链接范围内。",
+                               "unit_unknown")
         questionnaire = self.index(link)
         answers = [] if data["void"] else _check_answers(questionnaire, data)
         identity = data["identity"] or None
         if identity is not None and identity not in questionnaire.identities:
-            raise ItemRejected(f"无效的评议人员身份“{identity}”。", "identity_unknown")
+            raise ItemRejected(f"无效的评议人员身份“{quote(identity)}”。", "identity_unknown")
         if identity is None and questionnaire.identity_required and not data["void"]:
             raise ItemRejected("请选择评议人员身份。", "identity_required")
         try:
@@ -223,15 +244,17 @@ class _Preparer:
             "channel": link.channel,
             "visit_id": link.link.visit_id,
             "device_id": self.device_id,
+            "client_ip": self.client_ip,
             "identity_key": identity,
             "comment": (data["comment"] or "").strip() or None,
             "created_at": data["created_at"],
-            "received_at": datetime.now(timezone.utc),
+            "received_at": self.now,
             "content_hash": digest,
-            "flags": [],
+            "flags": [LATE_UPLOAD] if timing.late else [],
             "is_repeat": False,
             "meta": data["meta"],
             **version_fields(data),
+            "receipt_issued_at": timing.receipt_issued_at,
         }
         return PreparedResponse(uuid=uuid, row=row, answers=answers, content_hash=digest,
                                 raw=raw)
@@ -243,7 +266,8 @@ def _check_answers(questionnaire: QuestionnaireIndex,
     given = data["answers"]
     unknown = [k for k in given if k not in questionnaire.items]
     if unknown:
-        raise ItemRejected(f"未知的评议内容：{'、'.join(unknown)}。", "item_unknown")
+        shown = "、".join(quote(k) for k in unknown[:5]) + ("等" if len(unknown) > 5 else "")
+        raise ItemRejected(f"未知的评议内容：{shown}。", "item_unknown")
     missing = [label for key, label in questionnaire.required if key not in given]
     if missing:
         raise ItemRejected(f"请评价：{'、'.join(missing)}。", "item_missing")
@@ -253,7 +277,7 @@ def _check_answers(questionnaire: QuestionnaireIndex,
         item = questionnaire.items[key]
         level = item.levels.get(level_key)
         if level is None:
-            raise ItemRejected(f"“{item.label}”的评价“{level_key}”无效。", "level_unknown")
+            raise ItemRejected(f"“{item.label}”的评价“{quote(level_key)}”无效。", "level_unknown")
         if level.needs_reason:
             needs_reason.append(level.label)
         answers.append({"item_id": item.id, "level_id": level.id, "score": level.score})
@@ -263,28 +287,30 @@ def _check_answers(questionnaire: QuestionnaireIndex,
 
 
 def merge_batch(
-    session: Session, signer: LinkSigner, body: object, today: date | None = None
+    session: Session, signer: LinkSigner, body: object, now: datetime | None = None,
+    client_ip: str | None = None,
 ) -> list[ItemResult]:
     """Validate and store a sync body; return one result per item, in request order.
 
     Valid items are stored even when others are rejected. All writes happen in one transaction,
     so a crash leaves either every stored item of the batch or none (the phone then retries).
+    `now` is the server's receive time (the clock every access decision uses).
 
     :raise BatchError: the body as a whole is unusable.
     """
     device_id, raw_items = parse_envelope(body)
-    preparer = _Preparer(session, signer, device_id, today or local_today())
+    preparer = _Preparer(session, signer, device_id, now or datetime.now(timezone.utc))
+    preparer.client_ip = client_ip
     results: list[ItemResult] = []
     prepared: list[PreparedResponse | None] = []
     for raw in raw_items:
-        item_id = raw.get("id") if isinstance(raw, dict) else None
         try:
             prepared_item = preparer.prepare(raw)
         except ItemRejected as exc:
-            results.append(ItemResult(str(item_id or ""), REJECTED, exc.message, exc.code))
+            results.append(ItemResult(echo_id(raw), REJECTED, exc.message, exc.code))
             prepared.append(None)
             continue
-        results.append(ItemResult(str(item_id), ""))  # echo the id exactly as the phone sent it
+        results.append(ItemResult(echo_id(raw), ""))  # the id exactly as the phone sent it
         prepared.append(prepared_item)
 
     valid = [p for p in prepared if p is not None]
@@ -319,6 +345,7 @@ def _store(session: Session, items: list[PreparedResponse]) -> dict[int, str]:
     # Sorted so that concurrent batches with overlapping ids lock rows in the same order
     # (PostgreSQL would otherwise detect a deadlock between them).
     firsts = sorted(first_by_uuid.values(), key=lambda i: i.uuid)
+    order = {uuid: n for n, uuid in enumerate(first_by_uuid)}
 
     with write_transaction(session):
         lock_device(session, items[0].row["device_id"])  # one device per batch
@@ -334,7 +361,9 @@ def _store(session: Session, items: list[PreparedResponse]) -> dict[int, str]:
         ]
         if answer_rows:
             conn.execute(insert(Answer), answer_rows)
-        _flag_repeat_devices(session, [i for i in firsts if i.uuid in new_ids], new_ids)
+        inserted = [i.row for i in firsts if i.uuid in new_ids]
+        inserted.sort(key=lambda row: order[row["uuid"]])  # request order: the first one counts
+        claim_first_ratings(session, insert, inserted, new_ids)
         apply_versions(session, [(new_ids[i.uuid], i.row) for i in firsts if i.uuid in new_ids])
 
         existing = [i.uuid for i in firsts if i.uuid not in new_ids]
@@ -360,23 +389,3 @@ def _store(session: Session, items: list[PreparedResponse]) -> dict[int, str]:
                 index_elements=["uuid", "content_hash"]), conflicts)
     return statuses
 
-
-def _flag_repeat_devices(
-    session: Session, stored: Iterable[PreparedResponse], new_ids: dict[str, int]
-) -> None:
-    """Flag poster ratings from a device that already rated the same unit (kept, not dropped)."""
-    poster = [i for i in stored if i.row["channel"] == Channel.ONLINE and i.row["device_id"]]
-    if not poster:
-        return
-    pairs = {(i.row["device_id"], i.row["unit_id"]) for i in poster}
-    # The first rating per (device, unit) counts; one row per pair, whatever the history size.
-    first_ids = select(func.min(Response.id)).where(
-        Response.device_id.in_({d for d, _ in pairs}),
-        Response.unit_id.in_({u for _, u in pairs}),
-        Response.channel == Channel.ONLINE,
-    ).group_by(Response.device_id, Response.unit_id)
-    firsts = set(session.scalars(first_ids))
-    flagged = [new_ids[i.uuid] for i in poster if new_ids[i.uuid] not in firsts]
-    if flagged:
-        session.execute(update(Response).where(Response.id.in_(flagged))
-                        .values(flags=[REPEAT_DEVICE], is_repeat=True))

@@ -23,7 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 from sqlalchemy.sql.expression import false
 from sqlalchemy.types import TypeDecorator
 
@@ -257,10 +257,22 @@ class Campaign(Base):
     #: the earlier round these units are compared with
     previous_campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: when the campaign was closed by hand (status CLOSED): late uploads are judged against it
+    closed_at: Mapped[datetime | None]
     #: a rating made sooner than this after the form opened is flagged too_fast
     min_seconds: Mapped[int] = mapped_column(Integer, default=8, server_default="8")
 
     questionnaire: Mapped[Questionnaire] = relationship()
+
+    @validates("status")
+    def _stamp_closing(self, _key: str, status: CampaignStatus) -> CampaignStatus:
+        # However the status is set, server time records the closing moment.
+        if status == CampaignStatus.CLOSED and self.status != CampaignStatus.CLOSED:
+            self.closed_at = utcnow()
+        elif status != CampaignStatus.CLOSED:
+            self.closed_at = None
+        return status
+
     categories: Mapped[list[Category]] = relationship(
         back_populates="campaign", order_by="Category.position", cascade="all, delete-orphan")
     units: Mapped[list[Unit]] = relationship(
@@ -411,6 +423,8 @@ class Response(Base):
     #: set (once) when a later version from the same link and phone replaced this one
     superseded_by: Mapped[str | None] = mapped_column(String(36))
     superseded_at: Mapped[datetime | None]
+    #: when the server issued the form receipt the phone sent with it (form opened), if any
+    receipt_issued_at: Mapped[datetime | None]
     #: set when an admin excludes the rating from tallies (a fraud flag, an upheld appeal);
     #: the row stays and exports show it marked. See sync.integrity.exclusions.
     excluded_at: Mapped[datetime | None]
@@ -522,3 +536,4 @@ user_units = Table(
 
 # Tables defined in feature modules register on Base.metadata when imported.
 from . import audit  # noqa: E402,F401
+from .integrity import repeats as _repeats  # noqa: E402,F401

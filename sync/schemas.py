@@ -1,8 +1,14 @@
-"""marshmallow schemas for what phones send to /api/v1/sync."""
+"""marshmallow schemas for what phones send to /api/v1/sync.
+
+Every string must be storable as UTF-8 text: JSON can carry lone UTF-16 surrogates ("\ud800") and
+NUL, which no UTF-8 encoder (and no PostgreSQL text) accepts, so they are refused item by item. No
+message repeats client text except through `quote`, which makes it short and printable.
+"""
 
 from __future__ import annotations
 
 import json
+import unicodedata
 from datetime import datetime, timezone
 from typing import Any
 
@@ -19,18 +25,46 @@ from marshmallow import (
 MAX_BATCH = 500
 MAX_COMMENT = 2000
 MAX_META_BYTES = 4096
+MAX_TOKEN = 2048
+MAX_RECEIPT = 512
+MAX_KEY = 40
 
 REQUIRED: dict[str, Any] = {"required": "缺少此字段。", "null": "不能为空。"}
 
 
+def unstorable(text: str) -> str | None:
+    """Why `text` cannot be stored as UTF-8 text, or None when it can."""
+    if "\x00" in text:
+        return "不能包含空字符（\\u0000）。"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "含有无法保存的字符（不成对的 UTF-16 代理项），请删除乱码后重试。"
+    return None
+
+
+def check_storable(text: str) -> str:
+    """:raise ValidationError: `text` cannot be stored as UTF-8 text."""
+    problem = unstorable(text)
+    if problem:
+        raise ValidationError(problem)
+    return text
+
+
+def quote(value: object, limit: int = 20) -> str:
+    """Client text made safe to show inside a message: short, printable, always encodable."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False,
+                                                           default=str)[:limit + 1]
+    text = "".join("\ufffd" if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn") else c
+                   for c in text[:limit + 1])
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 class Text(fields.String):
-    """A string without NUL characters (PostgreSQL text cannot hold them)."""
+    """A string that can be stored as UTF-8 text (no NUL, no lone surrogate)."""
 
     def _deserialize(self, value, attr, data, **kwargs):  # type: ignore[no-untyped-def]
-        text = super()._deserialize(value, attr, data, **kwargs)
-        if "\x00" in text:
-            raise ValidationError("不能包含空字符（\\u0000）。")
-        return text
+        return check_storable(super()._deserialize(value, attr, data, **kwargs))
 
 
 class AnswerMap(fields.Field):
@@ -40,11 +74,28 @@ class AnswerMap(fields.Field):
         if not isinstance(value, dict):
             raise ValidationError("必须是对象，形如 {评议内容代码: 评价档次代码}。")
         for key, level in value.items():
-            if not (isinstance(level, str) and 0 < len(key) <= 40 and 0 < len(level) <= 40):
-                raise ValidationError(f"“{key[:40]}”的评价必须是 1–40 个字符的档次代码。")
-            if "\x00" in key or "\x00" in level:
-                raise ValidationError("不能包含空字符（\\u0000）。")
+            problem = unstorable(key) or (unstorable(level) if isinstance(level, str) else None)
+            if problem:
+                raise ValidationError(f"评议内容代码或评价档次代码{problem}")
+            if not 0 < len(key) <= MAX_KEY:
+                raise ValidationError(
+                    f"评议内容代码须为 1–{MAX_KEY} 个字符（现为 {len(key)} 个）。")
+            if not (isinstance(level, str) and 0 < len(level) <= MAX_KEY):
+                raise ValidationError(f"“{quote(key)}”的评价必须是 1–{MAX_KEY} 个字符的档次代码。")
         return value
+
+
+def _check_meta_text(value: object) -> None:
+    """:raise ValidationError: a key or string anywhere in `meta` cannot be stored."""
+    if isinstance(value, str):
+        check_storable(value)
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            check_storable(key)
+            _check_meta_text(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            _check_meta_text(inner)
 
 
 class _ChineseSchema(Schema):
@@ -58,11 +109,13 @@ class ResponseItemSchema(_ChineseSchema):
         unknown = RAISE
 
     id = fields.UUID(required=True, error_messages={**REQUIRED, "invalid_uuid": "必须是 UUID。"})
-    token = Text(required=True, validate=validate.Length(1, 2048, error="链接长度不正确。"),
-                          error_messages={**REQUIRED, "invalid": "必须是字符串。"})
+    token = Text(required=True,
+                 validate=validate.Length(1, MAX_TOKEN,
+                                          error=f"链接长度须为 1–{MAX_TOKEN} 个字符。"),
+                 error_messages={**REQUIRED, "invalid": "必须是字符串。"})
     unit = Text(load_default=None, allow_none=True,
-                         validate=validate.Length(1, 20, error="评议对象代码长度不正确。"),
-                         error_messages={"invalid": "必须是字符串。"})
+                validate=validate.Length(1, 20, error="评议对象代码长度须为 1–20 个字符。"),
+                error_messages={"invalid": "必须是字符串。"})
     created_at = fields.AwareDateTime(
         required=True, default_timezone=timezone.utc,
         error_messages={**REQUIRED, "invalid": "必须是 ISO 8601 时间。",
@@ -73,8 +126,9 @@ class ResponseItemSchema(_ChineseSchema):
                                                      error=f"意见建议不能超过 {MAX_COMMENT} 字。"),
                             error_messages={"invalid": "必须是字符串。"})
     identity = Text(load_default=None, allow_none=True,
-                             validate=validate.Length(max=40),
-                             error_messages={"invalid": "必须是字符串。"})
+                    validate=validate.Length(max=MAX_KEY,
+                                             error=f"评议人员身份代码不能超过 {MAX_KEY} 个字符。"),
+                    error_messages={"invalid": "必须是字符串。"})
     meta = fields.Dict(load_default=dict, error_messages={"invalid": "必须是对象。"})
     #: a correction or void names the rating it replaces (sync/versions.py)
     replaces = fields.UUID(load_default=None, allow_none=True,
@@ -90,6 +144,11 @@ class ResponseItemSchema(_ChineseSchema):
             raise ValidationError("作废评议须写明原因。", "void_reason")
         if data.get("void") and data.get("answers"):
             raise ValidationError("作废的评议不能包含评价。", "answers")
+    #: the form receipt the server issued when this rating's form was opened
+    receipt = Text(load_default=None, allow_none=True,
+                   validate=validate.Length(1, MAX_RECEIPT,
+                                            error=f"表单回执长度须为 1–{MAX_RECEIPT} 个字符。"),
+                   error_messages={"invalid": "必须是字符串。"})
 
     @validates("created_at")
     def _created_at_plausible(self, value: datetime, **_: object) -> None:
@@ -98,8 +157,9 @@ class ResponseItemSchema(_ChineseSchema):
 
     @validates("meta")
     def _meta_small(self, value: dict, **_: object) -> None:
+        _check_meta_text(value)
         try:
-            size = len(json.dumps(value, ensure_ascii=False, allow_nan=False))
+            size = len(json.dumps(value, ensure_ascii=False, allow_nan=False).encode())
         except ValueError as exc:  # NaN or Infinity: not JSON, and PostgreSQL refuses them
             raise ValidationError("附加信息含有无效的数值（NaN/Infinity）。") from exc
         if size > MAX_META_BYTES:
@@ -112,13 +172,23 @@ class BatchEnvelopeSchema(_ChineseSchema):
     class Meta:
         unknown = RAISE
 
-    device_id = Text(load_default=None, allow_none=True,
-                              validate=validate.Length(1, 64, error="设备编号长度不正确。"),
-                              error_messages={"invalid": "必须是字符串。"})
+    #: evidence only: an unusable one is treated as absent (see `usable_device_id`)
+    device_id = fields.Raw(load_default=None, allow_none=True)
     responses = fields.List(
         fields.Raw(allow_none=True), required=True,
         validate=validate.Length(max=MAX_BATCH, error=f"每批最多上传 {MAX_BATCH} 份，请分批上传。"),
         error_messages={**REQUIRED, "invalid": "必须是数组。"})
+
+
+def usable_device_id(value: object) -> str | None:
+    """The batch's device id, or None when it is not a storable string of 1–64 characters.
+
+    A device id is evidence for repeat flags, never authority, so a bad one must not sink the
+    batch: its ratings are stored without one (and cannot be matched as repeats).
+    """
+    if isinstance(value, str) and 0 < len(value) <= 64 and unstorable(value) is None:
+        return value
+    return None
 
 
 def describe_errors(messages: dict | list | str, prefix: str = "") -> str:
@@ -129,6 +199,6 @@ def describe_errors(messages: dict | list | str, prefix: str = "") -> str:
         return "；".join(describe_errors(m, prefix) for m in messages)
     parts = []
     for key, value in messages.items():
-        label = "" if key == "_schema" else f"{prefix}{key}"
+        label = "" if key == "_schema" else f"{prefix}{quote(key)}"
         parts.append(describe_errors(value, f"{label}：" if label else ""))
     return "；".join(parts)

@@ -71,6 +71,10 @@ def app(database_url, tmp_path):  # type: ignore[no-untyped-def]
         "PUBLIC_BASE_URL": "http://testserver",
         "WTF_CSRF_ENABLED": True,
         "RATELIMIT_ENABLED": True,
+        # Tests post far faster than phones; the tests of these limits set their own.
+        "SYNC_RATE_LIMIT": "100000 per minute",
+        "ADDRESS_RATE_LIMIT": "100000 per minute",
+        "FORM_RATE_LIMIT": "100000 per minute",
     })
     @app.before_request
     def _fresh_g() -> None:

@@ -13,6 +13,7 @@ from PIL import Image
 from pyzbar.pyzbar import ZBarSymbol, decode
 from werkzeug.security import generate_password_hash
 
+from collector.auth import session_stamp
 from sync.models import Role, User
 
 BASE_URL = "http://testserver"  # PUBLIC_BASE_URL in tests/conftest.py
@@ -67,6 +68,7 @@ def sign_in(client, session, role=Role.ADMIN):  # type: ignore[no-untyped-def]
     session.commit()
     with client.session_transaction() as cookie:
         cookie["user_id"] = user.id
+        cookie["stamp"] = session_stamp(user)
 
 
 def open_scanned(client, url: str):  # type: ignore[no-untyped-def]

@@ -56,42 +56,49 @@ def test_nul_in_a_posted_form_is_a_400(client):
     assert "空字符" in reply.get_data(as_text=True)
 
 
-def test_ratings_count_by_the_local_day(client, session, make_campaign, make_link, make_item):
-    """A rating at 07:00 Beijing time on the opening day is in the campaign (UTC says the day
-    before); one at 06:00 Beijing time the day after closing is not (UTC says closing day)."""
-    today = datetime.now(timezone(timedelta(hours=8))).date()
-    campaign = make_campaign(opens_on=today - timedelta(days=3), closes_on=today - timedelta(days=1))
-    _, token = make_link(campaign)
+def test_campaigns_close_at_the_end_of_the_local_day(app, client, session, make_campaign,
+                                                     make_link, make_item):
+    """The close date ends at midnight Beijing time: a form opened at 23:30 Beijing time on the
+    closing day may upload late; one opened at 00:30 the day after may not (UTC still says
+    closing day for both)."""
     beijing = timezone(timedelta(hours=8))
-    opening_morning = datetime.combine(today - timedelta(days=3), datetime.min.time(), beijing) \
-        + timedelta(hours=7)
-    after_close = datetime.combine(today, datetime.min.time(), beijing) + timedelta(hours=6)
-    results = post(client, [make_item(token, created_at=opening_morning.isoformat()),
-                            make_item(token, created_at=after_close.isoformat())]
-                   ).json["results"]
+    today = datetime.now(beijing).date()
+    campaign = make_campaign(opens_on=today - timedelta(days=3), closes_on=today - timedelta(days=1))
+    link, token = make_link(campaign)
+    midnight = datetime.combine(today, datetime.min.time(), beijing)
+    signer = app.extensions["link_signer"]
+    items = [make_item(token, created_at=(opened + timedelta(minutes=1)).isoformat(),
+                       receipt=signer.sign_receipt(link.id, opened))
+             for opened in (midnight - timedelta(minutes=30), midnight + timedelta(minutes=30))]
+    results = post(client, items).json["results"]
     assert results[0]["status"] == "stored"
     assert (results[1]["status"], results[1]["code"]) == ("rejected", "campaign_closed")
 
 
-def test_ratings_made_before_a_link_was_revoked_still_arrive(client, session, make_campaign,
-                                                             make_link, make_item):
-    """A field worker offline with a day's ratings when the office reprints the card."""
+def test_ratings_begun_before_a_link_was_revoked_still_arrive(app, client, session,
+                                                              make_campaign, make_link,
+                                                              make_item):
+    """A field worker offline with a day's ratings when the office reprints the card: the form
+    receipt (not the phone's clock) shows the form was opened before the revocation."""
     link, token = make_link(make_campaign(opens_on=date.today() - timedelta(days=60)))
-    before = make_item(token, created_at=(datetime.now(timezone.utc)
-                                          - timedelta(hours=3)).isoformat())
+    opened = datetime.now(timezone.utc) - timedelta(hours=3)
+    receipt = app.extensions["link_signer"].sign_receipt(link.id, opened)
+    before = make_item(token, created_at=opened.isoformat(), receipt=receipt)
     revoke_link(session, link)
     session.commit()
-    after = make_item(token)
-    results = post(client, [before, after]).json["results"]
+    backdated = make_item(token, created_at=opened.isoformat())
+    results = post(client, [before, backdated]).json["results"]
     assert results[0]["status"] == "stored"
     assert (results[1]["status"], results[1]["code"]) == ("rejected", "link_revoked")
     assert client.get(f"/s/{token}").status_code == 410  # the form itself stays closed
 
     link.revoked_at = datetime.now(timezone.utc) - timedelta(days=31)  # grace period over
     session.commit()
-    late = make_item(token, created_at=(datetime.now(timezone.utc)
-                                        - timedelta(days=40)).isoformat())
-    assert post(client, [late]).json["results"][0]["code"] == "link_revoked"
+    old = datetime.now(timezone.utc) - timedelta(days=40)
+    late = make_item(token, created_at=old.isoformat(),
+                     receipt=app.extensions["link_signer"].sign_receipt(link.id, old))
+    result = post(client, [late]).json["results"][0]
+    assert result["code"] == "link_revoked" and "30 天" in result["error"]
 
 
 def test_date_fits_the_campaign_day_helper():

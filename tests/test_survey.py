@@ -48,11 +48,20 @@ def test_page_is_one_small_gzipped_document(template, channel, client, make_camp
         ["data:,"], ["data:,", f"/s/{token}/manifest.webmanifest"])
 
 
-def test_page_embeds_the_form_definition(client, make_campaign, make_link):
+def test_page_embeds_the_form_definition(app, client, make_campaign, make_link):
     campaign = make_campaign()
-    _, token = make_link(campaign, ["ZF01", "ZF02"], channel=Channel.VISIT, visit_place="红星村")
-    config = embedded_config(client.get(f"/s/{token}").get_data(as_text=True))
-    assert config["form"] == client.get(f"/api/v1/forms/{token}").json
+    link, token = make_link(campaign, ["ZF01", "ZF02"], channel=Channel.VISIT,
+                            visit_place="红星村")
+    html = client.get(f"/s/{token}").get_data(as_text=True)
+    config = embedded_config(html)
+    api = client.get(f"/api/v1/forms/{token}").json
+    # Each opening of the form gets its own signed receipt (the no-JS form carries it too);
+    # everything else is the same definition.
+    signer = app.extensions["link_signer"]
+    for receipt in (config["form"].pop("receipt"), api.pop("receipt")):
+        assert signer.verify_receipt(receipt).link_id == link.id
+    assert f'name="receipt" value="{embedded_config(html)["form"]["receipt"]}"' in html
+    assert config["form"] == api
     assert config["token"] == token and config["sync"] == "/api/v1/sync"
     assert config["visit"] is True and config["poster"] is False
 

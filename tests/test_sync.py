@@ -196,19 +196,25 @@ def test_poster_repeat_from_same_device_is_stored_and_flagged(client, session, t
     assert unit.items[0].total == 2
 
 
-def test_ratings_made_before_close_upload_late(client, session, make_campaign, make_link,
-                                               make_item):
+def test_ratings_begun_before_close_upload_late_with_their_receipt(
+        app, client, session, make_campaign, make_link, make_item):
     closed_yesterday = date.today() - timedelta(days=1)
     campaign = make_campaign(opens_on=closed_yesterday - timedelta(days=10),
                              closes_on=closed_yesterday)
-    _, token = make_link(campaign)
-    before = datetime.combine(closed_yesterday, datetime.min.time(), timezone.utc)
-    late = make_item(token, created_at=(before + timedelta(hours=10)).isoformat())
-    after_close = make_item(token, created_at=datetime.now(timezone.utc).isoformat())
-    results = post(client, [late, after_close]).json["results"]
+    link, token = make_link(campaign)
+    opened = datetime.combine(closed_yesterday, datetime.min.time(), timezone.utc)
+    receipt = app.extensions["link_signer"].sign_receipt(link.id, opened)
+    late = make_item(token, created_at=(opened + timedelta(minutes=5)).isoformat(),
+                     receipt=receipt)
+    # The same backdated time without a receipt proves nothing: the phone's clock is not evidence.
+    backdated = make_item(token, created_at=(opened + timedelta(minutes=5)).isoformat())
+    results = post(client, [late, backdated]).json["results"]
     assert results[0]["status"] == "stored"
-    assert results[1]["status"] == "rejected"
-    assert results[1]["code"] == "campaign_closed"
+    assert (results[1]["status"], results[1]["code"]) == ("rejected", "campaign_closed")
+    assert "回执" in results[1]["error"]
+    (row,) = session.scalars(select(Response)).all()
+    assert row.uuid == late["id"] and row.flags == ["late_upload"]
+    assert row.receipt_issued_at == opened
 
 
 def test_a_crash_mid_batch_leaves_nothing_half_written(client, session, token, make_item,
@@ -216,19 +222,19 @@ def test_a_crash_mid_batch_leaves_nothing_half_written(client, session, token, m
     import sync.merge
 
     batch = [make_item(token) for _ in range(10)]
-    real = sync.merge._flag_repeat_devices
+    real = sync.merge.claim_first_ratings
 
     def crash(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("power cut after responses and answers were inserted")
 
-    monkeypatch.setattr(sync.merge, "_flag_repeat_devices", crash)
+    monkeypatch.setattr(sync.merge, "claim_first_ratings", crash)
     with pytest.raises(RuntimeError):
         client.application.testing = True
         post(client, batch)
     assert count(session) == 0
     assert count(session, Answer) == 0
 
-    monkeypatch.setattr(sync.merge, "_flag_repeat_devices", real)
+    monkeypatch.setattr(sync.merge, "claim_first_ratings", real)
     assert [r["status"] for r in post(client, batch).json["results"]] == ["stored"] * 10
     assert count(session, Answer) == 50
 

@@ -11,6 +11,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
+from collector.auth import session_stamp
 from sync.models import Channel, Response
 from sync.reports import campaign_tally
 from sync.versions import CORRECTION, STALE_VERSION, VOID
@@ -155,6 +156,7 @@ def test_admins_see_the_history_on_the_unit_page(client, session, visit, make_it
     session.commit()
     with client.session_transaction() as sess:
         sess["user_id"] = admin.id
+        sess["stamp"] = session_stamp(admin)
     unit = next(u for u in campaign.units if u.code == "ZF01")
     html = client.get(f"/admin/campaigns/{campaign.id}/units/{unit.id}").get_data(as_text=True)
     assert "更正与作废记录" in html and "误录" in html

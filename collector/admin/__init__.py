@@ -90,4 +90,13 @@ def index():  # type: ignore[no-untyped-def]
                            rank_text=present.rank_text)
 
 
-from . import campaigns, followups, links, queue_import, users  # noqa: E402,F401  (routes on bp)
+# Routes on bp.
+from . import (  # noqa: E402,F401
+    audit,
+    campaigns,
+    followups,
+    integrity,
+    links,
+    queue_import,
+    users,
+)

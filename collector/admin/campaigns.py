@@ -9,6 +9,13 @@ from flask import Response as FlaskResponse
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
+from sync.audit import (
+    CAMPAIGN_FIELDS,
+    CATEGORY_FIELDS,
+    UNIT_FIELDS,
+    questionnaire_snapshot,
+    snapshot,
+)
 from sync.campaigns import (
     SetupError,
     add_category,
@@ -30,6 +37,7 @@ from sync.questionnaires import (
 )
 from sync.unit_sheet import HEADERS, SheetError, import_units
 
+from ..audit import audit
 from ..auth import admin_required
 from ..extensions import db
 from . import bp
@@ -58,12 +66,15 @@ def campaign_or_404(campaign_id: int) -> Campaign:
 
 
 def _campaign_fields(form: CampaignForm) -> dict:
-    """The form's settings; a blank small-sample threshold leaves it as it is (default 30)."""
-    extra = {} if form.min_ratings.data is None else {"min_ratings": form.min_ratings.data}
-    return extra | {"title": form.title.data.strip(), "year": form.year.data,
-            "opens_on": form.opens_on.data, "closes_on": form.closes_on.data,
-            "supervision_phone": (form.supervision_phone.data or "").strip() or None,
-            "bottom_n": form.bottom_n.data, "status": CampaignStatus(form.status.data)}
+    fields = {"title": form.title.data.strip(), "year": form.year.data,
+              "opens_on": form.opens_on.data, "closes_on": form.closes_on.data,
+              "supervision_phone": (form.supervision_phone.data or "").strip() or None,
+              "bottom_n": form.bottom_n.data, "status": CampaignStatus(form.status.data)}
+    if form.min_seconds.data is not None:  # left empty: keep the setting (default 8)
+        fields["min_seconds"] = form.min_seconds.data
+    if form.min_ratings.data is not None:  # left empty: keep the setting (default 30)
+        fields["min_ratings"] = form.min_ratings.data
+    return fields
 
 
 @bp.get("/campaigns")
@@ -92,6 +103,8 @@ def new_campaign():  # type: ignore[no-untyped-def]
         fields = _campaign_fields(form)
         campaign = create_campaign(db.session, fields.pop("title"), fields.pop("year"),
                                    form.template.data, **fields)
+        audit("campaign.create", "campaign", campaign.id, campaign_id=campaign.id,
+              after={**snapshot(campaign, CAMPAIGN_FIELDS), "template": form.template.data})
         db.session.commit()
         flash(f"已创建评议活动“{campaign.title}”，请添加评议对象。")
         return redirect(url_for("admin.units", campaign_id=campaign.id))
@@ -105,11 +118,14 @@ def campaign(campaign_id: int):  # type: ignore[no-untyped-def]
     campaign = campaign_or_404(campaign_id)
     form = CampaignForm(obj=campaign, status=campaign.status.value)
     if form.validate_on_submit():
+        before = snapshot(campaign, CAMPAIGN_FIELDS)
         try:
             update_campaign(campaign, **_campaign_fields(form))
         except SetupError as exc:
             form.closes_on.errors = [str(exc)]
         else:
+            audit("campaign.update", "campaign", campaign.id, campaign_id=campaign.id,
+                  before=before, after=snapshot(campaign, CAMPAIGN_FIELDS))
             db.session.commit()
             flash("已保存。")
             return redirect(url_for("admin.campaign", campaign_id=campaign.id))
@@ -142,10 +158,12 @@ def create_category(campaign_id: int):  # type: ignore[no-untyped-def]
     form = CategoryForm()
     if form.validate():
         try:
-            add_category(db.session, campaign, form.name.data)
+            category = add_category(db.session, campaign, form.name.data)
         except SetupError as exc:
             form.name.errors = [str(exc)]
         else:
+            audit("category.create", "category", category.id, campaign_id=campaign.id,
+                  after=snapshot(category, CATEGORY_FIELDS))
             db.session.commit()
             flash(f"已添加类别“{form.name.data.strip()}”。")
             return redirect(url_for("admin.units", campaign_id=campaign.id))
@@ -162,11 +180,14 @@ def edit_category(campaign_id: int, category_id: int):  # type: ignore[no-untype
         abort(404)
     form = CategoryForm()
     if form.validate():
+        before = snapshot(category, CATEGORY_FIELDS)
         try:
             rename_category(campaign, category, form.name.data)
         except SetupError as exc:
             form.name.errors = [str(exc)]
         else:
+            audit("category.update", "category", category.id, campaign_id=campaign.id,
+                  before=before, after=snapshot(category, CATEGORY_FIELDS))
             db.session.commit()
             flash("类别已改名。")
             return redirect(url_for("admin.units", campaign_id=campaign.id))
@@ -185,10 +206,12 @@ def create_unit(campaign_id: int):  # type: ignore[no-untyped-def]
     elif form.validate():
         category = next(c for c in campaign.categories if c.id == form.category_id.data)
         try:
-            add_unit(db.session, campaign, category, form.code.data, form.name.data)
+            unit = add_unit(db.session, campaign, category, form.code.data, form.name.data)
         except SetupError as exc:
             form.code.errors = [str(exc)]
         else:
+            audit("unit.create", "unit", unit.id, campaign_id=campaign.id,
+                  after=snapshot(unit, UNIT_FIELDS))
             db.session.commit()
             flash(f"已添加评议对象“{form.name.data.strip()}”。")
             return redirect(url_for("admin.units", campaign_id=campaign.id))
@@ -216,11 +239,14 @@ def edit_unit(unit_id: int):  # type: ignore[no-untyped-def]
     form.category_id.choices = choices((c.id, c.name) for c in unit.campaign.categories)
     if form.validate_on_submit():
         category = next(c for c in unit.campaign.categories if c.id == form.category_id.data)
+        before = snapshot(unit, UNIT_FIELDS)
         try:
             update_unit(db.session, unit, category, form.code.data, form.name.data)
         except SetupError as exc:
             form.code.errors = [str(exc)]
         else:
+            audit("unit.update", "unit", unit.id, campaign_id=unit.campaign_id,
+                  before=before, after=snapshot(unit, UNIT_FIELDS))
             db.session.commit()
             flash("已保存。")
             return redirect(url_for("admin.units", campaign_id=unit.campaign_id))
@@ -242,6 +268,8 @@ def import_unit_sheet(campaign_id: int):  # type: ignore[no-untyped-def]
     except SheetError as exc:
         db.session.rollback()
         return _units_page(campaign, 422, import_errors=exc.errors)
+    audit("unit_sheet.import", "campaign", campaign.id, campaign_id=campaign.id,
+          after={"filename": upload.filename, "units": [u.code for u in added]})
     db.session.commit()
     flash(f"已导入 {len(added)} 个评议对象。")
     return redirect(url_for("admin.units", campaign_id=campaign.id))
@@ -304,11 +332,14 @@ def questionnaire(campaign_id: int):  # type: ignore[no-untyped-def]
             items=_posted_items(), identities=_posted_choices("ident"),
             levels=_posted_choices("level", scored=True))
         before = campaign.questionnaire
+        before_snapshot = questionnaire_snapshot(before)
         try:
             after = edit_questionnaire(db.session, campaign, edit)
         except SetupError as exc:
             error = str(exc)
         else:
+            audit("questionnaire.update", "questionnaire", after.id, campaign_id=campaign.id,
+                  before=before_snapshot, after=questionnaire_snapshot(after))
             db.session.commit()
             flash(f"问卷已保存为第 {after.version} 版，已收到的评议结果不受影响。"
                   if after is not before else "问卷已保存。")
@@ -328,10 +359,13 @@ def questionnaire_template(campaign_id: int):  # type: ignore[no-untyped-def]
     form = TemplateForm()
     if not form.validate():
         abort(400)
+    before = questionnaire_snapshot(campaign.questionnaire)
     try:
         new = use_template(db.session, campaign, form.template.data)
     except SetupError:
         abort(400)
+    audit("questionnaire.template", "questionnaire", new.id, campaign_id=campaign.id,
+          before=before, after={**questionnaire_snapshot(new), "template": form.template.data})
     db.session.commit()
     flash(f"已改用模板“{new.title}”。")
     return redirect(url_for("admin.questionnaire", campaign_id=campaign.id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from sync.audit import FOLLOW_UP_FIELDS, snapshot
 from sync.followups import (
     PAGE_SIZE,
     can_handle,
@@ -15,6 +16,7 @@ from sync.followups import (
 )
 from sync.models import Campaign, FollowUpStatus, Response, Unit
 
+from ..audit import audit
 from ..auth import can_access_campaign, current_user, login_required
 from ..extensions import db
 from . import bp
@@ -84,10 +86,13 @@ def followup(response_id: int):  # type: ignore[no-untyped-def]
     if not user.is_admin:  # only an admin hands a comment to another unit
         del form.owner_unit_id
     if form.validate_on_submit():
+        before = snapshot(existing, FOLLOW_UP_FIELDS) if existing else None
         follow_up = ensure_follow_up(db.session, response)
         owner = db.session.get(Unit, form.owner_unit_id.data) if user.is_admin else None
         update_follow_up(follow_up, FollowUpStatus(form.status.data), form.reply.data,
                          form.due_on.data, user, owner)
+        audit("follow_up.update", "response", response.uuid, campaign_id=response.campaign_id,
+              before=before, after=snapshot(follow_up, FOLLOW_UP_FIELDS))
         db.session.commit()
         flash("已保存办理情况。")
         return redirect(url_for("admin.followups", campaign=response.campaign_id))

@@ -90,6 +90,10 @@ class CampaignForm(ChineseForm):
     min_ratings = IntegerField("样本量提示（每个单位少于几份评议时标注“样本少”）",
                                [Optional(), NumberRange(0, 100000, "应在 0 到 100000 之间。")],
                                default=30)
+    min_seconds = IntegerField(
+        "最短作答秒数（少于此用时的评议提示“用时过短”）",
+        [Optional(), NumberRange(0, 600, "应在 0 到 600 之间。")],
+        default=8)
     status = SelectField("状态", choices=choices(STATUS_LABELS.items()),
                          default=CampaignStatus.OPEN.value)
 

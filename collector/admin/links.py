@@ -8,11 +8,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from qr.codes import build_qr, qr_svg, short_url
+from sync.audit import VISIT_FIELDS, link_snapshot, snapshot
 from sync.campaigns import create_visit
 from sync.links import issue_link, reissue_link, revoke_link
 from sync.models import Campaign, Channel, Link, Response, Unit, Visit
 from sync.posters import poster_links
 
+from ..audit import audit
 from ..auth import admin_required
 from ..extensions import db
 from ..links import form_url
@@ -65,6 +67,9 @@ def create_poster_links(campaign_id: int):  # type: ignore[no-untyped-def]
     campaign = campaign_or_404(campaign_id)
     known = set(db.session.scalars(select(Link.id).where(Link.campaign_id == campaign.id)))
     issued = [link for _, link in poster_links(db.session, campaign) if link.id not in known]
+    if issued:
+        audit("link.create_posters", "campaign", campaign.id, campaign_id=campaign.id,
+              after={"links": {link.id: link_snapshot(link) for link in issued}})
     db.session.commit()
     flash(f"已为 {len(issued)} 个评议对象生成海报链接。" if issued
           else "每个评议对象都已有有效的海报链接。")
@@ -86,6 +91,7 @@ def create_link(campaign_id: int):  # type: ignore[no-untyped-def]
     if visit is not None and visit.campaign_id != campaign.id:
         abort(404)
     link = issue_link(db.session, campaign, units, channel, visit)
+    audit("link.create", "link", link.id, campaign_id=campaign.id, after=link_snapshot(link))
     db.session.commit()
     flash(f"已生成链接：{form_url(link)}")
     return redirect(url_for("admin.links", campaign_id=campaign.id))
@@ -101,6 +107,8 @@ def create_visit_page(campaign_id: int):  # type: ignore[no-untyped-def]
         return _links_page(campaign, visit_form=form, status=422)
     visit = create_visit(db.session, campaign, form.place.data.strip(),
                          (form.staff_name.data or "").strip() or None, form.visit_date.data)
+    audit("visit.create", "visit", visit.id, campaign_id=campaign.id,
+          after=snapshot(visit, VISIT_FIELDS))
     db.session.commit()
     flash(f"已添加走访“{visit.place}”，请为它生成入户访谈链接。")
     return redirect(url_for("admin.links", campaign_id=campaign.id))
@@ -134,7 +142,10 @@ def _link_or_404(link_id: int) -> Link:
 def revoke(link_id: int):  # type: ignore[no-untyped-def]
     """Stop a link from opening the form; ratings already stored stay."""
     link = _link_or_404(link_id)
+    before = link_snapshot(link)
     revoke_link(db.session, link)
+    audit("link.revoke", "link", link.id, campaign_id=link.campaign_id, before=before,
+          after=link_snapshot(link))
     db.session.commit()
     flash("链接已撤销，扫描旧二维码将提示链接已失效。")
     return redirect(url_for("admin.links", campaign_id=link.campaign_id))
@@ -148,7 +159,10 @@ def reissue(link_id: int):  # type: ignore[no-untyped-def]
     if link.is_revoked:
         flash("该链接已撤销，请在有效链接上操作。", "error")
         return redirect(url_for("admin.links", campaign_id=link.campaign_id))
+    before = link_snapshot(link)
     new = reissue_link(db.session, link)
+    audit("link.reissue", "link", link.id, campaign_id=link.campaign_id, before=before,
+          after={**link_snapshot(link), "new_link": link_snapshot(new), "new_link_id": new.id})
     db.session.commit()
     flash(f"已重新生成链接：{form_url(new)}")
     return redirect(url_for("admin.links", campaign_id=link.campaign_id))

@@ -14,6 +14,7 @@ from qr.printset import labelled_png, print_set_zip, unit_file_stem
 from sync.models import Campaign
 from sync.posters import poster_specs, visit_card_specs
 
+from ..audit import audit
 from ..auth import admin_required
 from ..errors import render_error
 from ..extensions import db
@@ -89,12 +90,20 @@ def index(campaign_id: int):  # type: ignore[no-untyped-def]
                            cards=cards, file_stem=unit_file_stem)
 
 
+def _audit_print_set(campaign: Campaign, what: str) -> None:
+    """A print file carries signed links: who took which one is on record."""
+    audit("posters.download", "campaign", campaign.id, campaign_id=campaign.id,
+          after={"file": what})
+    db.session.commit()
+
+
 @bp.get("/posters.pdf")
 @admin_required
 def posters_file(campaign_id: int):  # type: ignore[no-untyped-def]
     campaign = _campaign(campaign_id)
-    return _download(posters_pdf(_posters(campaign), title=f"{campaign.title} 评议海报"),
-                     "application/pdf", f"posters-{campaign.id}.pdf")
+    content = posters_pdf(_posters(campaign), title=f"{campaign.title} 评议海报")
+    _audit_print_set(campaign, "posters.pdf")
+    return _download(content, "application/pdf", f"posters-{campaign.id}.pdf")
 
 
 @bp.get("/visit-cards.pdf")
@@ -104,8 +113,9 @@ def cards_file(campaign_id: int):  # type: ignore[no-untyped-def]
     cards = visit_card_specs(db.session, campaign, current_app.config["PUBLIC_BASE_URL"])
     if not cards:
         raise _NotFound(NO_VISITS)
-    return _download(cards_pdf(cards, title=f"{campaign.title} 入户评议卡"), "application/pdf",
-                     f"visit-cards-{campaign.id}.pdf")
+    content = cards_pdf(cards, title=f"{campaign.title} 入户评议卡")
+    _audit_print_set(campaign, "visit-cards.pdf")
+    return _download(content, "application/pdf", f"visit-cards-{campaign.id}.pdf")
 
 
 @bp.get("/print-set.zip")
@@ -113,8 +123,9 @@ def cards_file(campaign_id: int):  # type: ignore[no-untyped-def]
 def zip_file(campaign_id: int):  # type: ignore[no-untyped-def]
     campaign = _campaign(campaign_id)
     cards = visit_card_specs(db.session, campaign, current_app.config["PUBLIC_BASE_URL"])
-    return _download(print_set_zip(_posters(campaign), cards), "application/zip",
-                     f"print-set-{campaign.id}.zip")
+    content = print_set_zip(_posters(campaign), cards)
+    _audit_print_set(campaign, "print-set.zip")
+    return _download(content, "application/zip", f"print-set-{campaign.id}.zip")
 
 
 @bp.get("/units/<unit_code>.png")

@@ -7,6 +7,7 @@ from flask import render_template
 
 from sync.queue_file import QueueFileError, import_queue_file
 
+from ..audit import audit
 from ..auth import admin_required
 from ..extensions import db
 from ..links import signer
@@ -25,6 +26,11 @@ def import_queue():  # type: ignore[no-untyped-def]
             summary = import_queue_file(db.session, signer(), form.queue_file.data.read())
         except QueueFileError as exc:
             error = exc.message
+        else:
+            # Each batch committed as it merged; the record of the import follows them.
+            audit("queue.import", "queue_file", form.queue_file.data.filename,
+                  after={"filename": form.queue_file.data.filename, **summary.counts})
+            db.session.commit()
     status = 422 if error or form.errors else 200
     return render_template("admin/import_queue.html", form=form, summary=summary,
                            error=error), status

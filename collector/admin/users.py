@@ -8,8 +8,10 @@ from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 from sync.accounts import AccountError, assign_units, create_user, set_password
+from sync.audit import account_snapshot
 from sync.models import Campaign, Role, Unit, User
 
+from ..audit import audit
 from ..auth import admin_required
 from ..extensions import db
 from . import bp
@@ -40,6 +42,7 @@ def users():  # type: ignore[no-untyped-def]
             db.session.rollback()
             form.username.errors = [str(exc)]
         else:
+            audit("account.create", "user", user.id, after=account_snapshot(user))
             db.session.commit()
             flash(f"已创建单位联络员账号“{user.username}”。")
             return redirect(url_for("admin.users"))
@@ -59,6 +62,7 @@ def edit_user(user_id: int):  # type: ignore[no-untyped-def]
     form = UserUnitsForm(obj=user, unit_ids=[u.id for u in user.units])
     form.unit_ids.choices = _unit_choices()
     if form.validate_on_submit():
+        before = account_snapshot(user)
         try:
             if form.password.data:
                 set_password(user, form.password.data)
@@ -68,6 +72,8 @@ def edit_user(user_id: int):  # type: ignore[no-untyped-def]
             user.display_name = (form.display_name.data or "").strip() or None
             if not user.is_admin:
                 assign_units(db.session, user, form.unit_ids.data)
+            audit("account.update", "user", user.id, before=before,
+                  after={**account_snapshot(user), "password_changed": bool(form.password.data)})
             db.session.commit()
             flash("已保存。")
             return redirect(url_for("admin.users"))

@@ -1,4 +1,4 @@
-"""JSON API: /api/v1/sync, /api/v1/forms/<token>, /healthz."""
+"""JSON API: /api/v1/sync, /api/v1/forms/<token>, /api/v1/openapi.json, /healthz."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from sync.merge import BatchError, merge_batch
 
 from ..errors import render_error
 from ..extensions import db
-from ..links import resolve, signer
+from ..links import issue_receipt, resolve, signer
+from ..ratelimits import limit_form, limit_sync
+from .openapi import build_spec
 
 bp = Blueprint("api", __name__)
 
@@ -32,6 +34,7 @@ def healthz():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/api/v1/forms/<token>")
+@limit_form
 def form(token: str):  # type: ignore[no-untyped-def]
     """Return the form definition behind a link.
 
@@ -41,10 +44,11 @@ def form(token: str):  # type: ignore[no-untyped-def]
         link = resolve(token)
     except LinkError as exc:
         return render_error(exc.http_status, exc.message, exc.reason)
-    return jsonify(form_definition(link))
+    return jsonify(form_definition(link, issue_receipt(link)))
 
 
 @bp.post("/api/v1/sync")
+@limit_sync
 def sync():  # type: ignore[no-untyped-def]
     """Merge a batch of responses; one result per item, in request order."""
     try:
@@ -52,7 +56,13 @@ def sync():  # type: ignore[no-untyped-def]
     except (BadRequest, RecursionError):  # RecursionError: absurdly deep nesting
         return render_error(400, "请求体不是有效的 JSON。", "malformed_json")
     try:
-        results = merge_batch(db.session, signer(), body)
+        results = merge_batch(db.session, signer(), body, client_ip=request.remote_addr)
     except BatchError as exc:
         return render_error(400, exc.message, "bad_batch")
     return jsonify({"results": [r.to_dict() for r in results]})
+
+
+@bp.get("/api/v1/openapi.json")
+def openapi():  # type: ignore[no-untyped-def]
+    """The OpenAPI 3 document of this API."""
+    return jsonify(build_spec())

@@ -13,13 +13,15 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from qr.links import LinkError
 from sync.devices import units_rated_by_device
 from sync.forms import form_definition
+from sync.integrity.receipts import closing_of
 from sync.links import ResolvedLink
 from sync.merge import REJECTED, STORED, merge_batch
 from sync.models import Channel
 
 from ..errors import render_error
 from ..extensions import db
-from ..links import resolve, signer
+from ..links import issue_receipt, resolve, signer
+from ..ratelimits import limit_form
 from .compress import gzip_response
 
 bp = Blueprint("survey", __name__)
@@ -41,6 +43,7 @@ def form_to_item(token: str, form: dict) -> dict:
         "answers": answers,
         "comment": form.get("comment", ""),
         "identity": form.get("identity") or None,
+        "receipt": form.get("receipt") or None,
     }
 
 
@@ -66,15 +69,19 @@ def reason_levels(definition: dict) -> list[str]:
 
 def render_form(token: str, link: ResolvedLink, device: str, status: int = 200,
                 values: Mapping[str, Any] | None = None, error: str | None = None) -> Response:
-    """Render the one-document form page, with the form definition embedded for its script."""
-    definition = form_definition(link)
+    """Render the one-document form page, with the form definition embedded for its script.
+
+    A re-shown form keeps the receipt it was first served with: it proves when rating began.
+    """
+    values = values or {}
+    definition = form_definition(link, values.get("receipt") or issue_receipt(link))
     rated = sorted(units_rated_by_device(db.session, link, device))
     page = render_template(
         "survey/form.html", form=definition, token=token, rated=rated,
         visit_mode=link.channel == Channel.VISIT or link.visit is not None,
         poster_mode=link.channel == Channel.ONLINE,
         reason_levels=reason_levels(definition),
-        response_id=str(uuid.uuid4()), values=values or {},
+        response_id=str(uuid.uuid4()), values=values,
         # The no-JS form's rating time is fixed when the page is served, so a double submit
         # is the same content (a duplicate), not a conflict.
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -88,25 +95,30 @@ def render_form(token: str, link: ResolvedLink, device: str, status: int = 200,
 
 
 @bp.route("/s/<token>", methods=["GET", "POST"])
+@limit_form
 def form(token: str):  # type: ignore[no-untyped-def]
     """Show the questionnaire; on POST store it through the same merge as /api/v1/sync.
 
     :raise 4xx: a Chinese page for a bad, forged, expired or revoked link.
     """
     try:
-        link = resolve(token)
+        # A form opened before its link or campaign closed may still be sent: its receipt decides.
+        link = resolve(token, accept_closed=request.method == "POST")
     except LinkError as exc:
         return render_error(exc.http_status, exc.message, exc.reason)
     device = device_id()
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and HEAD (which Flask routes here too)
         return render_form(token, link, device)
 
     item = form_to_item(token, request.form.to_dict())
     rated_before = units_rated_by_device(db.session, link, device)
     db.session.rollback()  # the merge owns its own transaction
     body = {"device_id": device, "responses": [item]}
-    (result,) = merge_batch(db.session, signer(), body)
+    (result,) = merge_batch(db.session, signer(), body, client_ip=request.remote_addr)
     if result.status == REJECTED:
+        closing = closing_of(link)
+        if closing is not None and closing.at <= datetime.now(timezone.utc):
+            return render_error(410, result.error, result.code)  # no use showing the form again
         return render_form(token, link, device, 422, values=request.form, error=result.error)
     unit = link.unit_by_code(item["unit"])
     repeat = result.status == STORED and unit is not None and unit.code in rated_before

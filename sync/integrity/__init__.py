@@ -1,1 +1,2 @@
-"""Integrity of the ratings: exclusions, fraud signals (and receipts and limits)."""
+"""Integrity of the ratings: exclusions, fraud signals, form receipts and late uploads,
+repeat devices (and limits)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import threading
@@ -29,11 +30,17 @@ class FaultInjector:
         self.requests: list[tuple[str, str]] = []
         self.sync_bodies: list[dict] = []
         self._plan: list[str] = []
+        self._poison: bytes | None = None
+        self.poisoned = 0
         self._lock = threading.Lock()
 
     def fail_next_uploads(self, fault: str, times: int = 1) -> None:
         with self._lock:
             self._plan.extend([fault] * times)
+
+    def fail_batches_containing(self, marker: str) -> None:
+        """Answer 500 to every upload whose body contains `marker` (a server bug one item hits)."""
+        self._poison = marker.encode()
 
     @property
     def faults_left(self) -> int:
@@ -50,6 +57,12 @@ class FaultInjector:
         if path == SYNC_PATH and environ["REQUEST_METHOD"] == "POST":
             with self._lock:
                 fault = self._plan.pop(0) if self._plan else None
+            if self._poison is not None:
+                body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+                environ["wsgi.input"] = io.BytesIO(body)
+                if self._poison in body:
+                    self.poisoned += 1
+                    fault = FAIL_BEFORE
         if fault == FAIL_BEFORE:
             start_response("500 INTERNAL SERVER ERROR", [("Content-Type", "application/json")])
             return [b'{"error": "injected failure"}']
@@ -102,17 +115,26 @@ def live_server(app) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def new_context(browser):  # type: ignore[no-untyped-def]
-    """Factory: a fresh phone-sized browser context (own storage), closed after the test."""
+    """Factory: a fresh phone-sized browser context (own storage), closed after the test.
+
+    The pages' Content-Security-Policy is enforced (no bypass_csp), and any violation Chromium
+    reports fails the test. Poll with wait_for_function("() => …"): a bare expression string is
+    run through eval, which the policy forbids.
+    """
     made: list[BrowserContext] = []
+    violations: list[str] = []
 
     def make(**options) -> BrowserContext:  # type: ignore[no-untyped-def]
         options.setdefault("viewport", PHONE)
         options.setdefault("locale", "zh-CN")
         context = browser.new_context(**options)
         context.set_default_timeout(20_000)
+        context.on("console", lambda m: violations.append(m.text)
+                   if "Content Security Policy" in m.text else None)
         made.append(context)
         return context
 
     yield make
     for context in made:
         context.close()
+    assert violations == [], violations

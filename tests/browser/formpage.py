@@ -39,7 +39,7 @@ def pending(page: Page) -> int:
 
 def wait_pending(page: Page, count: int, timeout: float = 30_000) -> None:
     """Wait until the phone's queue holds `count` items still to upload."""
-    page.wait_for_function(f"document.documentElement.dataset.pending === '{count}'",
+    page.wait_for_function(f"() => document.documentElement.dataset.pending === '{count}'",
                            timeout=timeout)
 
 
@@ -47,7 +47,7 @@ def rate_visit(page: Page, saved_before: int, **answers) -> None:  # type: ignor
     """Fill and submit one rating in visit mode; wait until the phone has it saved."""
     fill(page, **answers)
     submit(page)
-    page.wait_for_function(f"document.getElementById('n').textContent === '{saved_before + 1}'")
+    page.wait_for_function(f"() => document.getElementById('n').textContent === '{saved_before + 1}'")
 
 
 RECORD_STATUS = """document.addEventListener('DOMContentLoaded', () => {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -71,7 +72,7 @@ def test_poster_second_attempt_is_told_already_rated(live_server, new_context, m
     wait_ready(page)
     fill(page)
     submit(page)
-    page.wait_for_function("document.getElementById('st').textContent.includes('已上传')")
+    page.wait_for_function("() => document.getElementById('st').textContent.includes('已上传')")
 
     page.reload()
     wait_ready(page)
@@ -122,7 +123,7 @@ def test_low_level_asks_for_a_reason(live_server, new_context, make_campaign, ma
 
     page.fill('textarea[name="comment"]', "材料被退回三次，没有一次说清楚")
     submit(page)
-    page.wait_for_function("document.getElementById('st').textContent.includes('已上传')")
+    page.wait_for_function("() => document.getElementById('st').textContent.includes('已上传')")
     rows = stored(session)
     assert len(rows) == 1 and rows[0].comment == "材料被退回三次，没有一次说清楚"
 
@@ -174,8 +175,11 @@ def test_rejected_items_stay_visible_and_export_imports(app, live_server, new_co
     assert summary.counts == {"stored": 3}
     rate_visit(page, 3, unit="ZF01")
 
-    # The office closes the campaign before the phone sees signal again.
+    # The office closed the campaign, and the phone sees signal again only after the 30-day grace
+    # for late uploads (made before closing, their receipts would otherwise let them in).
     campaign.status = CampaignStatus.CLOSED
+    session.commit()
+    campaign.closed_at = datetime.now(timezone.utc) - timedelta(days=31)
     session.commit()
     context.set_offline(False)
     wait_pending(page, 0)
@@ -209,12 +213,12 @@ def test_never_says_saved_when_the_phone_could_not_save(live_server, new_context
     context.set_offline(True)
     fill(page)
     submit(page)
-    page.wait_for_function("document.getElementById('st').textContent.startsWith('本机无法保存，请勿关闭本页；')")
+    page.wait_for_function("() => document.getElementById('st').textContent.startsWith('本机无法保存，请勿关闭本页；')")
     assert page.get_attribute("#st", "class") == "msg err"  # a person must act: red
-    page.wait_for_function("document.documentElement.dataset.pending === '1'")  # held in memory
+    page.wait_for_function("() => document.documentElement.dataset.pending === '1'")  # held in memory
 
     context.set_offline(False)
-    page.wait_for_function("document.getElementById('st').textContent.includes('已上传')")
+    page.wait_for_function("() => document.getElementById('st').textContent.includes('已上传')")
     messages = said(page)
     assert messages[0] == "本机无法保存，正在直接上传，请勿关闭本页…"
     assert not any("已保存" in m for m in messages)
@@ -249,7 +253,7 @@ def test_ids_are_made_on_old_webviews_too(live_server, new_context, make_campaig
     assert page.evaluate("typeof crypto.randomUUID") == "undefined"
     fill(page)
     submit(page)
-    page.wait_for_function("document.getElementById('st').textContent.includes('已上传')")
+    page.wait_for_function("() => document.getElementById('st').textContent.includes('已上传')")
     (row,) = stored(session)
     assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}",
                         row.uuid)

@@ -5,10 +5,20 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from sync.links import revoke_link
 from sync.models import Answer, Channel, Conflict, Response
 
 from .conftest import DROP_AFTER, FAIL_AFTER, FAIL_BEFORE, PORTAL
-from .formpage import fill, rate_visit, record_status, said, submit, wait_pending, wait_ready
+from .formpage import (
+    fill,
+    pending,
+    rate_visit,
+    record_status,
+    said,
+    submit,
+    wait_pending,
+    wait_ready,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -33,7 +43,7 @@ def test_online_submit_is_stored_once(live_server, new_context, make_campaign, m
     fill(page, level="basic", comment="窗口排队时间长")
     submit(page)
     page.wait_for_selector("#thx", state="visible")
-    page.wait_for_function("document.getElementById('st').textContent.includes('已上传')")
+    page.wait_for_function("() => document.getElementById('st').textContent.includes('已上传')")
 
     # saved on this phone first, then uploading, then uploaded
     messages = said(page)
@@ -52,7 +62,8 @@ def test_online_submit_is_stored_once(live_server, new_context, make_campaign, m
 def test_visit_offline_reopens_from_service_worker(live_server, new_context, make_campaign,
                                                    make_link, session):
     campaign = make_campaign()
-    _, token = make_link(campaign, ["ZF01", "ZF02"], channel=Channel.VISIT, visit_place="红星村")
+    link, token = make_link(campaign, ["ZF01", "ZF02"], channel=Channel.VISIT,
+                            visit_place="红星村")
     url = f"{live_server.url}/s/{token}"
     context = new_context()
     page = context.new_page()
@@ -68,7 +79,9 @@ def test_visit_offline_reopens_from_service_worker(live_server, new_context, mak
     reply = page.reload()
     assert reply is not None and reply.ok and reply.from_service_worker
     wait_ready(page)
-    assert page.locator("#n").inner_text() == "20" and page.locator("#m").inner_text() == "20"
+    # the counters are filled in asynchronously from the phone's storage
+    page.wait_for_function("() => document.getElementById('n').textContent === '20'"
+                           " && document.getElementById('m').textContent === '20'")
     for n in range(20, 25):
         rate_visit(page, n, unit="ZF01")
     # Neither the page nor an upload reached the server. (The browser process's own fetches of
@@ -77,14 +90,22 @@ def test_visit_offline_reopens_from_service_worker(live_server, new_context, mak
     assert live_server.faults.paths("POST") == []
     assert stored(session) == []
 
+    # The office reprints the card while the phone is away: the link is revoked. The ratings
+    # still count, on the strength of the receipts of the pages they were made on (the last five
+    # on the page the Service Worker served offline), flagged as late uploads.
+    revoke_link(session, link)
+    session.commit()
     context.set_offline(False)
     wait_pending(page, 0)
     assert page.locator("#m").inner_text() == "0"
     assert page.locator("#lt").inner_text() != "尚未上传"
+    assert page.locator("#pb").is_hidden()
     rows = stored(session)
     assert len(rows) == 25 and len({r.uuid for r in rows}) == 25
     assert {r.channel for r in rows} == {Channel.VISIT}
     assert sum(1 for r in rows if r.unit.code == "ZF01") == 15
+    assert all(r.flags == ["late_upload"] for r in rows)
+    assert all(r.receipt_issued_at < link.revoked_at for r in rows)
 
 
 def test_offline_queue_without_service_worker(live_server, new_context, make_campaign, make_link,
@@ -102,7 +123,7 @@ def test_offline_queue_without_service_worker(live_server, new_context, make_cam
         rate_visit(page, n)
     wait_pending(page, 3)
     # Offline is normal in a village: a calm note, never a red failure.
-    page.wait_for_function("document.getElementById('st').textContent === '第 3 份已保存在本机，联网后自动上传。'")
+    page.wait_for_function("() => document.getElementById('st').textContent === '第 3 份已保存在本机，联网后自动上传。'")
     assert page.get_attribute("#st", "class") == "msg ok"
     assert page.evaluate("getComputedStyle(document.getElementById('st')).color") != "rgb(201, 42, 42)"
     assert stored(session) == []
@@ -137,3 +158,79 @@ def test_failed_uploads_lose_nothing_and_double_nothing(fault, live_server, new_
     if fault in (FAIL_AFTER, DROP_AFTER):
         # the server really had stored the batch whose answer was lost
         assert {r["status"] for r in live_server.faults.sync_bodies[0]["results"]} == {"stored"}
+
+
+POISON = """([marker, comment]) => {
+  const cfg = JSON.parse(document.getElementById('cfg').textContent);
+  const answers = {};
+  cfg.form.items.forEach(i => { answers[i.key] = 'satisfied'; });
+  const id = crypto.randomUUID();
+  localStorage.setItem('pq:' + id, JSON.stringify({
+    id, token: cfg.token, unit: 'ZF01', created_at: new Date().toISOString(), answers,
+    comment: marker + comment.replace('<lone surrogate>', String.fromCharCode(0xD800)), identity: 'enterprise', meta: {}, receipt: cfg.form.receipt,
+    t: Date.now()}));
+  return id;
+}"""
+
+
+def test_one_poisoned_item_never_holds_back_the_queue(live_server, new_context, make_campaign,
+                                                      make_link, session):
+    """A queue with good ratings, one the server cannot store (a lone UTF-16 surrogate) and one
+    that makes the server fail (500) whenever a batch holds it: the batch is split, the good ones
+    are stored, the bad ones stay on the phone, shown with their reasons."""
+    campaign = make_campaign()
+    _, token = make_link(campaign, ["ZF01"], channel=Channel.VISIT, visit_place="红星村")
+    context = new_context()
+    page = context.new_page()
+    page.goto(f"{live_server.url}/s/{token}")
+    wait_ready(page)
+    context.set_offline(True)
+    rate_visit(page, 0)
+    rate_visit(page, 1)
+    surrogate = page.evaluate(POISON, ["", "乱码<lone surrogate>"])  # sent as "\\ud800"
+    crashing = page.evaluate(POISON, ["CRASH-ME ", "服务器处理它时会出错"])
+    for n in range(2, 5):
+        rate_visit(page, n)
+    live_server.faults.fail_batches_containing("CRASH-ME")
+
+    context.set_offline(False)
+    page.wait_for_function("() => document.querySelectorAll('#bad li').length === 2")
+    wait_pending(page, 1)  # the one that made the server fail is still to upload, alone
+    rows = stored(session)
+    assert len(rows) == 5 and all("CRASH-ME" not in (r.comment or "") for r in rows)
+    assert live_server.faults.poisoned >= 2  # the whole batch, then the halves holding it
+    problems = page.locator("#bad li").all_inner_texts()
+    assert any("代理项" in p for p in problems), problems
+    assert any("暂未上传" in p and "500" in p for p in problems), problems
+    queued = page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('pq:'))")
+    assert sorted(queued) == sorted(["pq:" + surrogate, "pq:" + crashing])
+
+
+def test_rate_limited_uploads_lose_nothing_and_drain_later(app, client, live_server, new_context,
+                                                          make_campaign, make_link, session):
+    """A real 429 from the address limit (a busy hall behind one NAT): the phone keeps its
+    queue, backs off like on a network error, and uploads everything once the limit allows."""
+    campaign = make_campaign()
+    _, token = make_link(campaign, ["ZF01", "ZF02"], channel=Channel.VISIT, visit_place="红星村")
+    app.config["ADDRESS_RATE_LIMIT"] = "2 per hour"
+    for n in range(2):  # other phones in the hall use up the address's budget
+        assert client.post("/api/v1/sync", json={"device_id": f"other-{n}", "responses": []},
+                           environ_base={"REMOTE_ADDR": "127.0.0.1"}).status_code == 200
+    context = new_context()
+    page = context.new_page()
+    statuses: list[int] = []
+    page.on("response", lambda r: statuses.append(r.status) if "/api/v1/sync" in r.url else None)
+    page.goto(f"{live_server.url}/s/{token}")
+    wait_ready(page)
+    for n in range(3):
+        rate_visit(page, n, unit="ZF01")
+    page.wait_for_function("() => document.getElementById('st').textContent.includes('429')")
+    assert 429 in statuses and 200 not in statuses
+    assert "已保存在本机" in page.locator("#st").inner_text()
+    assert pending(page) == 3 and stored(session) == []
+
+    app.config["ADDRESS_RATE_LIMIT"] = "600 per minute"  # the hall's rush is over
+    wait_pending(page, 0)  # the backoff timer retries on its own
+    rows = stored(session)
+    assert len(rows) == 3 and len({r.uuid for r in rows}) == 3
+    assert page.locator("#pb").is_hidden()

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from werkzeug.security import generate_password_hash
 
+from collector.auth import session_stamp
 from sync.models import Campaign, Channel, Role, Unit, User
 
 ITEM_KEYS = ["efficiency", "attitude", "competence", "conduct", "integrity"]
@@ -132,5 +133,6 @@ def login(client):  # type: ignore[no-untyped-def]
         with client.session_transaction() as sess:
             sess.clear()
             sess["user_id"] = user.id
+            sess["stamp"] = session_stamp(user)
 
     return sign_in

@@ -8,14 +8,16 @@ from datetime import datetime, timezone
 
 import pytest
 
+from collector.auth import session_stamp
 from sync.models import Role
 
 from .conftest import Rating, unit_by_code
 from .test_pages import ATTRIBUTE, SCRIPT
 
 
-def session_cookie(app, user_id: int) -> str:  # type: ignore[no-untyped-def]
-    return app.session_interface.get_signing_serializer(app).dumps({"user_id": user_id})
+def session_cookie(app, user) -> str:  # type: ignore[no-untyped-def]
+    return app.session_interface.get_signing_serializer(app).dumps(
+        {"user_id": user.id, "stamp": session_stamp(user)})
 
 
 @pytest.mark.browser
@@ -32,7 +34,7 @@ def test_dashboard_on_a_phone_escapes_and_refreshes(app, client, session, live_u
                                   device_scale_factor=2, is_mobile=True)
     try:
         context.add_cookies([{"name": app.config.get("SESSION_COOKIE_NAME", "session"),
-                              "value": session_cookie(app, admin.id), "url": live_url}])
+                              "value": session_cookie(app, admin), "url": live_url}])
         page = context.new_page()
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         requests: list[str] = []
@@ -57,7 +59,7 @@ def test_dashboard_on_a_phone_escapes_and_refreshes(app, client, session, live_u
                                                  "conduct", "integrity")}}]})
         assert reply.json["results"][0]["status"] == "stored"
         page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
-        page.wait_for_function("document.getElementById('total').textContent === '3'")
+        page.wait_for_function("() => document.getElementById('total').textContent === '3'")
         assert "<b>新意见</b>" in page.locator("#comments").inner_text()
         assert page.locator("#comments b").count() == 0
         assert page.locator("[onmouseover]").count() == 0

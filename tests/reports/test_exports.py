@@ -59,7 +59,8 @@ def test_xlsx_export_has_zero_formula_cells(client, injected, table):
     assert sheet["A1"].font.bold
     assert sheet.column_dimensions["A"].width >= 6
     if table == "responses":
-        comments = [row[-2] for row in sheet.iter_rows(min_row=2, values_only=True)]
+        header, *body = sheet.iter_rows(values_only=True)
+        comments = [row[header.index("意见建议")] for row in body]
         # text cells as the rater typed them, no visible apostrophe; the control char dropped
         for payload in PAYLOADS:
             assert payload.replace("\x01", "") in comments
@@ -92,7 +93,7 @@ def test_csv_export_neutralises_payloads(client, injected):
     assert body.startswith("\ufeff")  # BOM: Excel reads UTF-8 Chinese
     rows = list(csv.reader(io.StringIO(body[1:])))
     assert rows[0][:4] == ["编号", "评议活动", "单位代码", "单位名称"]
-    comments = [r[-2] for r in rows[1:]]
+    comments = [r[rows[0].index("意见建议")] for r in rows[1:]]
     for payload in PAYLOADS:
         assert "'" + payload in comments
     for row in rows:

@@ -8,11 +8,19 @@ from datetime import datetime, timezone
 import pytest
 from werkzeug.security import generate_password_hash
 
+from collector.auth import session_stamp
 from sync.models import Role, User
 
 ITEM_KEYS = ["efficiency", "attitude", "competence", "conduct", "integrity"]
 LEVELS = {"S": "satisfied", "B": "basic", "U": "unsatisfied"}
 PHONE = {"width": 375, "height": 667}
+
+
+def sign_in(client, user: User) -> None:  # type: ignore[no-untyped-def]
+    """Sign the test client in as `user` (the session a login makes)."""
+    with client.session_transaction() as sess:
+        sess["user_id"] = user.id
+        sess["stamp"] = session_stamp(user)
 
 
 @pytest.fixture
@@ -57,7 +65,8 @@ def phone(app, browser, live_url):  # type: ignore[no-untyped-def]
         context.set_default_timeout(20_000)
         contexts.append(context)
         if user is not None:
-            cookie = app.session_interface.get_signing_serializer(app).dumps({"user_id": user.id})
+            cookie = app.session_interface.get_signing_serializer(app).dumps(
+                {"user_id": user.id, "stamp": session_stamp(user)})
             context.add_cookies([{"name": app.config.get("SESSION_COOKIE_NAME", "session"),
                                   "value": cookie, "url": live_url}])
         return context.new_page()

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from browser.axe import assert_accessible
 
+from .conftest import sign_in
+
 
 @pytest.mark.browser
 def test_editor_preview_and_saved_version(phone, live_url, make_campaign, make_user, rate,
@@ -54,8 +56,7 @@ def test_editor_preview_and_saved_version(phone, live_url, make_campaign, make_u
 
 def test_editor_rejects_bad_scores_and_weights(client, make_campaign, make_user):
     campaign = make_campaign()
-    with client.session_transaction() as sess:
-        sess["user_id"] = make_user("boss").id
+    sign_in(client, make_user("boss"))
     url = f"/admin/campaigns/{campaign.id}/questionnaire"
     q = campaign.questionnaire
     base = {"title": q.title, "comment_label": q.comment_label}

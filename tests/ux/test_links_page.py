@@ -34,7 +34,7 @@ def test_short_url_copy_qr_and_counts(phone, live_url, make_campaign, make_link,
     row.locator("button.qr").click()
     image = row.locator(".qrbox img")
     image.wait_for(state="visible")
-    page.wait_for_function("document.querySelector('.qrbox img').naturalWidth > 0")
+    page.wait_for_function("() => document.querySelector('.qrbox img').naturalWidth > 0")
     png = image.screenshot()
     assert [s.data.decode() for s in read_qr(Image.open(BytesIO(png)))] == [short]
 

@@ -8,6 +8,8 @@ from datetime import datetime, time, timedelta, timezone
 
 from sync.models import Role
 
+from .conftest import sign_in
+
 TABS = ["设置", "单位", "问卷", "链接", "海报", "结果", "看板", "整改"]
 
 
@@ -15,11 +17,6 @@ def tabs(html: str) -> list[str]:
     nav = re.search(r'<nav class="tabs"[^>]*>(.*?)</nav>', html, re.S)
     assert nav, "no campaign tabs"
     return re.findall(r">([^<>\s]+)</(?:a|strong)>", nav.group(1))
-
-
-def sign_in(client, user) -> None:  # type: ignore[no-untyped-def]
-    with client.session_transaction() as sess:
-        sess["user_id"] = user.id
 
 
 def test_every_campaign_page_has_the_same_tabs(client, make_campaign, make_user):

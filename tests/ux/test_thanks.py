@@ -16,7 +16,7 @@ def test_multi_unit_poster_thanks_once_and_offers_the_others(phone, live_url, ma
     wait_ready(page)
     fill(page, unit="ZF01")
     submit(page)
-    page.wait_for_function("document.getElementById('st').textContent === '已上传。'")
+    page.wait_for_function("() => document.getElementById('st').textContent === '已上传。'")
     assert page.inner_text("body").count("感谢您的评议") == 1
     page.click("#oth")
     assert page.locator("#f").is_visible()

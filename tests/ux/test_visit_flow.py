@@ -19,7 +19,7 @@ FOUR = {"村镇单位": [("U1", "派出所"), ("U2", "卫生院"), ("U3", "供�
 
 
 def saved(page, n: int) -> None:  # type: ignore[no-untyped-def]
-    page.wait_for_function(f"document.getElementById('n').textContent === '{n}'")
+    page.wait_for_function(f"() => document.getElementById('n').textContent === '{n}'")
 
 
 @pytest.mark.browser
@@ -36,7 +36,7 @@ def test_next_unit_flow_keeps_identity_and_stores_four_ratings_once(
     submit(page)
     saved(page, 1)
     # Calm wording: saved on this phone, uploads when online — never a red failure.
-    page.wait_for_function("document.getElementById('st').textContent.includes('联网后自动上传')")
+    page.wait_for_function("() => document.getElementById('st').textContent.includes('联网后自动上传')")
     assert "上传失败" not in page.inner_text("#st")
     assert page.get_attribute("#st", "class") == "msg ok"
     assert page.inner_text("#rp") == "1/4"
@@ -60,7 +60,7 @@ def test_next_unit_flow_keeps_identity_and_stores_four_ratings_once(
     page.context.set_offline(False)
     page.evaluate("window.dispatchEvent(new Event('online'))")
     wait_pending(page, 0)
-    page.wait_for_function("[...document.querySelectorAll('#hl li')].every(li => li.textContent.includes('已上传'))")
+    page.wait_for_function("() => [...document.querySelectorAll('#hl li')].every(li => li.textContent.includes('已上传'))")
     session.commit()  # a fresh snapshot
     rows = session.scalars(select(Response).where(Response.campaign_id == campaign.id)).all()
     assert sorted(r.unit.code for r in rows) == ["U1", "U2", "U3", "U4"]
@@ -97,8 +97,8 @@ def test_correcting_and_voiding_waiting_ratings(phone, live_url, make_campaign, 
     saved(page, 3)
     # Void the U2 rating, with a reason.
     page.locator("#hl li", has_text="卫生院").first.locator("button", has_text="作废").click()
-    wait_pending(page, 4)
-    page.wait_for_function("document.getElementById('hl').textContent.includes('已作废')")  # original, correction, original, void — all waiting
+    wait_pending(page, 4)  # original, correction, original, void — all waiting
+    page.wait_for_function("() => document.getElementById('hl').textContent.includes('已作废')")
     texts = page.locator("#hl li").all_inner_texts()
     assert sum("已更正" in t for t in texts) == 1 and sum("已作废" in t for t in texts) == 1
     assert any("作废：选错了单位" in t for t in texts)

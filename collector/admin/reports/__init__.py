@@ -24,10 +24,13 @@ from flask import (
 
 from sync.charts import BANDS
 from sync.exports import csv_chunks, rankings_table, responses_table, tallies_table, write_xlsx
+from sync.integrity.signals import LABELS as SIGNAL_LABELS
+from sync.integrity.signals import campaign_signals, excluded_by_unit, review_list
 from sync.models import Campaign, Channel, Unit
 from sync.reports import FilterError, TallyFilter, campaign_activity, campaign_tally, parse_filter
 from sync.versions import unit_history
 
+from ...audit import audit
 from ...auth import can_access_unit, current_user, login_required
 from ...errors import render_error
 from ...extensions import db
@@ -107,7 +110,12 @@ def results(campaign_id: int):  # type: ignore[no-untyped-def]
     campaign, visible = _campaign_scope(campaign_id)
     tally_filter = _request_filter(campaign)
     tally = campaign_tally(db.session, campaign, tally_filter).restricted(visible)
-    return render_template("admin/reports/results.html", tally=tally,
+    review = None
+    if visible is None:  # admins: fraud signals and exclusions, never shown to the units
+        review = {"signals": campaign_signals(db.session, campaign),
+                  "excluded": excluded_by_unit(db.session, campaign)}
+    return render_template("admin/reports/results.html", tally=tally, review=review,
+                           signal_labels=SIGNAL_LABELS,
                            category_charts=present.category_charts(tally),
                            levels_chart=present.levels_chart(tally),
                            **_page_context(campaign, tally_filter))
@@ -130,9 +138,11 @@ def unit_detail(campaign_id: int, unit_id: int):  # type: ignore[no-untyped-def]
     tally_filter = _request_filter(campaign)
     tally = campaign_tally(db.session, campaign, tally_filter).restricted({unit.id})
     activity = campaign_activity(db.session, campaign, tally_filter, {unit.id}, comments=50)
-    history = unit_history(db.session, unit.id) if current_user().is_admin else []  # type: ignore[union-attr]
+    user = current_user()
+    review = review_list(db.session, campaign, unit.id) if user and user.is_admin else None
+    history = unit_history(db.session, unit.id) if user and user.is_admin else []
     return render_template("admin/reports/unit.html", tally=tally, result=tally.unit(unit.id),
-                           history=history,
+                           review=review, history=history,
                            activity=activity, levels_chart=present.levels_chart(tally),
                            per_day_chart=present.per_day_chart(activity),
                            **_page_context(campaign, tally_filter))
@@ -183,10 +193,16 @@ def export(campaign_id: int, fmt: str):  # type: ignore[no-untyped-def]
     tally = None
     if names != ("responses",):
         tally = campaign_tally(db.session, campaign, tally_filter).restricted(visible)
-    tables = [responses_table(db.session, campaign, tally_filter, visible) if name == "responses"
+    # Fraud signals are for admins: a unit must not learn how its raters are screened.
+    tables = [responses_table(db.session, campaign, tally_filter, visible,
+                              with_signals=visible is None) if name == "responses"
               else (tallies_table if name == "tallies" else rankings_table)(tally)
               for name in names]
     filename = f"campaign-{campaign.id}-{table_name}.{fmt}"
+    audit("export.download", "campaign", campaign.id, campaign_id=campaign.id,
+          after={"table": table_name, "format": fmt, "filter": tally_filter.to_params(),
+                 "units": sorted(visible) if visible is not None else "all"})
+    db.session.commit()
     if fmt == "csv":
         return Response(stream_with_context(csv_chunks(tables[0])),
                         mimetype="text/csv; charset=utf-8",

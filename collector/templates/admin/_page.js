@@ -1,6 +1,6 @@
 (function () {
   "use strict";
-  // Copy a link, show its QR code, filter the unit checkboxes, confirm a revoke.
+  // Copy a link, show its QR code, filter the unit checkboxes.
   function flash(button, text) {
     var old = button.textContent;
     button.textContent = text;
@@ -30,10 +30,6 @@
     }
     box.hidden = !open;
     b.setAttribute("aria-expanded", open ? "true" : "false");
-  });
-  document.addEventListener("submit", function (e) {
-    var message = e.target.getAttribute("data-confirm");
-    if (message && !window.confirm(message)) e.preventDefault();
   });
   Array.prototype.forEach.call(document.querySelectorAll(".picker"), function (picker) {
     var search = picker.querySelector(".pick-search");

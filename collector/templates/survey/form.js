@@ -3,6 +3,8 @@
 // The phone side of the form: a write-ahead queue (IndexedDB, else localStorage, else memory)
 // that every answer enters BEFORE the page says 已保存, drained to /api/v1/sync in batches.
 // An item leaves the queue only on "stored"/"duplicate"; "rejected"/"conflict" stay, with the reason.
+// Each item keeps the form receipt of the page it was made on: the server's proof of when the form
+// was opened, which lets it arrive after its link or campaign closed.
 var C = JSON.parse(document.getElementById("cfg").textContent), D = C.form, T = C.token;
 var $ = function (id) { return document.getElementById(id); };
 var f = $("f"), st = $("st"), btn = f.querySelector("[type=submit]");
@@ -127,12 +129,14 @@ function collect() {
   if (missing.length) return "请评价：" + missing.join("、") + "。";
   if (mark("comment", low && !comment)) return "选择“" + low + "”时请在" + D.comment_label + "中写明原因。";
   if (mark("identity", D.identity_required && !identity)) return "请选择评议人员身份。";
-  return { id: uuid(), token: T, unit: unit, created_at: new Date().toISOString(), answers: answers,
-           comment: comment, identity: identity || null, meta: {}, t: Date.now(), replaces: fixing || null };
+  return { id: uuid(), token: T, unit: unit, created_at: new Date().toISOString(),
+           answers: answers, comment: comment, identity: identity || null, meta: {},
+           receipt: D.receipt || null, t: Date.now(), replaces: fixing || null };
 }
 function wire(item) {  // the sync item, without the queue's own fields
   var w = { id: item.id, token: item.token, unit: item.unit, created_at: item.created_at,
-            answers: item.answers, comment: item.comment, identity: item.identity, meta: item.meta };
+            answers: item.answers, comment: item.comment, identity: item.identity, meta: item.meta,
+            receipt: item.receipt || null };
   if (item.replaces) { w.replaces = item.replaces; w["void"] = !!item["void"]; w.void_reason = item.void_reason || null; }
   return w;
 }
@@ -177,6 +181,9 @@ f.addEventListener("submit", function (e) {
 });
 
 // --- uploading the queue ---
+// A batch the server refuses whole (4xx) or fails on (5xx) is halved until the item at fault stands
+// alone. A lone item the server keeps failing on is set aside ("err") and retried alone, least
+// recently tried first, after the others: one bad item never holds back the rest of the queue.
 function settle(batch, results) {  // apply the server's per-item answers, in request order
   var up = {};
   return Promise.all(batch.map(function (item, i) {
@@ -184,24 +191,56 @@ function settle(batch, results) {  // apply the server's per-item answers, in re
     if (r.id !== item.id && r.status !== "rejected") return null;  // not an answer about this item
     if (r.status === "stored" || r.status === "duplicate") { up[item.id] = 1; return del(item.id); }
     if (r.status === "rejected" || r.status === "conflict") {
-      item.bad = r.status; item.why = r.error || r.status;
+      item.bad = r.status; item.why = r.error || r.status; delete item.err;
       return put(item);
     }
     return null;
   })).then(function () { return uploaded(up); });
 }
 
+function later(err) {  // capped exponential backoff with jitter, then a fresh pass
+  fails += 1; busy = false;
+  var wait = Math.min(60000, 1000 * Math.pow(2, fails)) * (0.5 + Math.random() / 2);
+  timer = setTimeout(upload, wait);
+  offlineSay(err, wait);
+  render();
+}
+
 function upload(retry) {  // retry: ids of rejected items to try once more (the upload button)
   if (busy) return;
   clearTimeout(timer);
   timer = 0;
+  step({ retry: retry, tried: {}, progress: false, stuck: 0 });
+}
+
+function failedAlone(item, pass, status) {  // the server failed on this one item: set it aside
+  item.err = (item.err || 0) + 1; item.at = Date.now();
+  item.why = "服务器处理这份评议时出错（" + status + "），已重试 " + item.err + " 次，将继续单独重试";
+  pass.tried[item.id] = 1; pass.stuck += 1; size = BATCH;
+  return put(item).then(function () {
+    // Nothing got through in this pass: the server itself may be failing, so wait before more.
+    if (!pass.progress) throw new Error("服务器出错（" + status + "）");
+  });
+}
+
+function step(pass) {
   busy = true;
   all().then(function (items) {
-    var batch = items.filter(function (i) {
-      return !i.bad || (retry && i.bad === "rejected" && !retry[i.id]);
-    }).slice(0, size);
-    batch.forEach(function (i) { if (retry) retry[i.id] = 1; });
-    if (!batch.length) { busy = false; size = BATCH; return render(); }
+    var open = items.filter(function (i) {
+      return !i.bad || (pass.retry && i.bad === "rejected" && !pass.retry[i.id]);
+    });
+    var batch = open.filter(function (i) { return !i.err; }).slice(0, size);
+    if (!batch.length) {
+      batch = open.filter(function (i) { return !pass.tried[i.id]; })
+        .sort(function (a, b) { return (a.at || 0) - (b.at || 0); }).slice(0, 1);
+    }
+    batch.forEach(function (i) { if (pass.retry) pass.retry[i.id] = 1; });
+    if (!batch.length) {
+      size = BATCH;
+      if (pass.stuck) return later(new Error("有 " + pass.stuck + " 份评议服务器暂时无法处理"));
+      busy = false;
+      return render();
+    }
     say("正在上传 " + batch.length + " 份…");
     var ctl = window.AbortController && new AbortController();
     var limit = ctl && setTimeout(function () { ctl.abort(); }, 60000);
@@ -213,12 +252,17 @@ function upload(retry) {  // retry: ids of rejected items to try once more (the 
       });
     }).then(function (res) {
       clearTimeout(limit);
-      if (res.status >= 500 || res.status === 408 || res.status === 429) {
+      // The server asks for time (busy, store down, rate limit), not for a smaller batch.
+      if (res.status === 503 || res.status === 408 || res.status === 429) {
         throw new Error("服务器暂时无法接收（" + res.status + "）");
+      }
+      if (res.status >= 500) {
+        if (batch.length > 1) { size = Math.ceil(batch.length / 2); return null; }
+        return failedAlone(batch[0], pass, res.status);
       }
       return res.json().catch(function () { return {}; }).then(function (body) {
         if (res.ok && body.results) {
-          size = BATCH; sent = true;
+          size = BATCH; sent = true; pass.progress = true;
           return settle(batch, body.results).then(function () { return kset("last", Date.now()); });
         }
         // Not our API's answer (a captive portal, a proxy's page): try again later.
@@ -226,19 +270,14 @@ function upload(retry) {  // retry: ids of rejected items to try once more (the 
         // The server refused the batch whole: halve it until the one item it refuses stands alone.
         if (batch.length > 1) { size = Math.ceil(batch.length / 2); return null; }
         batch[0].bad = "rejected"; batch[0].why = body.error || "服务器拒收（" + res.status + "）";
+        delete batch[0].err;
         size = BATCH;
         return put(batch[0]);
       });
     }).then(function () {
-      fails = 0; busy = false;
-      upload(retry);
-    }, function (err) {
-      fails += 1; busy = false;
-      var wait = Math.min(60000, 1000 * Math.pow(2, fails)) * (0.5 + Math.random() / 2);
-      timer = setTimeout(upload, wait);  // capped exponential backoff with jitter
-      offlineSay(err, wait);
-      render();
-    });
+      if (pass.progress) fails = 0;
+      step(pass);
+    }, later);
   });
 }
 
@@ -252,17 +291,18 @@ function offlineSay(err, wait) {
 
 function render() {
   return all().then(function (items) {
-    var waiting = items.filter(function (i) { return !i.bad; }), bad = items.filter(function (i) { return i.bad; });
+    var waiting = items.filter(function (i) { return !i.bad; });
+    var bad = items.filter(function (i) { return i.bad || i.err; });
     var list = $("bad");
     list.textContent = "";
     bad.forEach(function (i) {
       var li = document.createElement("li"), u = D.units.filter(function (x) { return x.code === i.unit; })[0];
-      li.textContent = when(i.t) + " " + (u ? u.name : i.unit || "") + "：" + (i.bad === "conflict" ? "编号冲突，" : "") + i.why;
+      li.textContent = when(i.t) + " " + (u ? u.name : i.unit || "") + "：" + (i.bad === "conflict" ? "编号冲突，" : "") + (i.bad ? "" : "暂未上传，") + i.why;
       list.appendChild(li);
     });
     $("pb").hidden = !bad.length;
     html.setAttribute("data-pending", waiting.length);
-    if (!busy && sent && !waiting.length) say(bad.length ? "上传完成，有 " + bad.length + " 份未被接收，原因见下方。" : (C.poster ? "已上传。" : "已上传，感谢您的评议。"), bad.length ? "err" : "ok");
+    if (!busy && sent && !waiting.some(function (i) { return !i.err; })) say(bad.length ? "上传完成，有 " + bad.length + " 份未能上传，原因见下方。" : (C.poster ? "已上传。" : "已上传，感谢您的评议。"), bad.length ? "err" : "ok");
     if (!C.visit) return null;
     listHistory();
     return Promise.all([kget("n:" + T), kget("last")]).then(function (v) {
