@@ -29,7 +29,9 @@ def test_every_campaign_page_has_the_same_tabs(client, make_campaign, make_user)
                 f"{base}/units/{unit.id}"]:
         reply = client.get(url)
         assert reply.status_code == 200, url
-        assert tabs(reply.get_data(as_text=True)) == TABS, url
+        html = reply.get_data(as_text=True)
+        assert tabs(html) == TABS, url
+        assert re.search(r"<title>[^<]+</title>", html), url  # a plain title, nothing else
 
 
 def test_a_secretary_sees_only_the_tabs_they_may_open(client, make_campaign, make_user):
