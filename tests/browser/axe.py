@@ -2,7 +2,8 @@
 
 `npm install axe-core@4` runs on first use into AXE_CACHE (default ~/.cache/pingyi-axe) — the
 npm registry is reachable from CI and test machines; nothing is fetched when the file is there.
-Usage: `assert_accessible(page, "login")` fails listing every serious or critical violation.
+Usage: `assert_accessible(page, "login")` fails listing every serious or critical violation. axe is
+injected as a script carrying the page's own CSP nonce, so pages keep their real policy.
 """
 
 from __future__ import annotations
@@ -31,11 +32,23 @@ def axe_script() -> Path:
     return script
 
 
+#: inject axe as a script carrying the page's own CSP nonce (pages allow only nonced code)
+INJECT = """source => {
+  const nonced = document.querySelector('[nonce]'), script = document.createElement('script');
+  if (nonced) script.nonce = nonced.nonce;
+  script.textContent = source;
+  document.head.appendChild(script);
+  return typeof window.axe;
+}"""
+
+
 def axe_violations(page: Page, impacts: tuple[str, ...] = BLOCKING) -> list[dict]:
     """Run axe on the page as it is now; return the violations of the given impacts."""
-    if not page.evaluate("typeof window.axe === 'object'"):
-        page.add_script_tag(path=str(axe_script()))
-    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        loaded = page.evaluate(INJECT, axe_script().read_text(encoding="utf-8"))
+        assert loaded == "object", ("axe-core did not load: the page has a CSP and no nonced "
+                                    "element; open it in a context with bypass_csp=True")
+    result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
     return [v for v in result["violations"] if v.get("impact") in impacts]
 
 

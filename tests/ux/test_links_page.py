@@ -28,7 +28,7 @@ def test_short_url_copy_qr_and_counts(phone, live_url, make_campaign, make_link,
     assert row.locator("a.url").is_hidden()  # the long signed URL only on request
 
     row.locator("button.copy").click()
-    assert page.evaluate("navigator.clipboard.readText()") == short
+    assert page.evaluate("() => navigator.clipboard.readText()") == short
     assert row.locator("button.copy").inner_text() == "已复制"
 
     row.locator("button.qr").click()

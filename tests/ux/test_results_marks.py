@@ -76,7 +76,7 @@ def test_colour_by_band_and_labelled_marks_in_2_3_and_12_unit_categories(
     # The rule behind every mark is on the page.
     rules = page.locator("#rules").inner_text()
     assert "后2位" in rules and "不少于 4 个时才标记" in rules and "少于 30 份" in rules
-    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 375
 
 
 @pytest.mark.browser

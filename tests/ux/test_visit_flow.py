@@ -58,7 +58,7 @@ def test_next_unit_flow_keeps_identity_and_stores_four_ratings_once(
     page.screenshot(path=f"{artifacts_dir}/ux-visit-next-unit.png", full_page=True)
 
     page.context.set_offline(False)
-    page.evaluate("window.dispatchEvent(new Event('online'))")
+    page.evaluate("() => window.dispatchEvent(new Event('online'))")
     wait_pending(page, 0)
     page.wait_for_function("() => [...document.querySelectorAll('#hl li')].every(li => li.textContent.includes('已上传'))")
     session.commit()  # a fresh snapshot
@@ -104,7 +104,7 @@ def test_correcting_and_voiding_waiting_ratings(phone, live_url, make_campaign, 
     assert any("作废：选错了单位" in t for t in texts)
 
     page.context.set_offline(False)
-    page.evaluate("window.dispatchEvent(new Event('online'))")
+    page.evaluate("() => window.dispatchEvent(new Event('online'))")
     wait_pending(page, 0)
     session.commit()
     rows = session.scalars(select(Response).where(Response.campaign_id == campaign.id)).all()
