@@ -86,6 +86,9 @@ class FormDefinitionSchema(Schema):
     comment_label = fields.String(required=True)
     identities = fields.List(fields.Nested(KeyLabelSchema), required=True)
     identity_required = fields.Boolean(required=True)
+    receipt = fields.String(metadata={
+        "description": "Signed form receipt (issued-at, link id): the phone sends it back as "
+                       "each rating's `receipt`, proving when a late upload began."})
 
 
 class TallyCellSchema(Schema):

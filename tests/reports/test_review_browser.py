@@ -23,7 +23,7 @@ def test_admin_excludes_from_the_unit_page_and_finds_it_in_the_log(
                                   device_scale_factor=2, is_mobile=True)
     try:
         context.add_cookies([{"name": app.config.get("SESSION_COOKIE_NAME", "session"),
-                              "value": session_cookie(app, admin.id), "url": live_url}])
+                              "value": session_cookie(app, admin), "url": live_url}])
         page = context.new_page()
         page.goto(f"{live_url}/admin/campaigns/{hand_built.id}/results")
         assert "全部最低档 1 份" in page.locator("#signals").inner_text()
