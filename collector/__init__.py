@@ -35,6 +35,9 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 
     keys = [*app.config["SECRET_KEY_FALLBACKS"], app.config["SECRET_KEY"]]
     app.extensions["link_signer"] = LinkSigner(keys)
+    from sync.link_cache import LinkCache
+
+    app.extensions["link_cache"] = LinkCache()  # this worker's; see sync.link_cache
 
     from . import admin, api, auth, cli, errors, shortlinks, survey
     from .admin import posters as admin_posters

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 from flask import Blueprint, current_app
 from flask.cli import FlaskGroup
 from flask_migrate import upgrade
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from sync.audit import record
+from sync.db import write_transaction
 from sync.exports import rankings_table, responses_table, tallies_table, write_csv, write_xlsx
 from sync.links import issue_link
-from sync.models import Campaign, Channel, Role, Unit, User
+from sync.models import Campaign, Channel, Response, Role, Unit, User
 from sync.reports import campaign_tally
+from sync.reports.totals import rebuild_totals
 
 from .extensions import db
 from .links import form_url
@@ -111,22 +114,43 @@ def export(campaign_id: int, fmt: str, out: Path) -> None:
     campaign = _campaign(campaign_id)
     out.parent.mkdir(parents=True, exist_ok=True)
     tally = campaign_tally(db.session, campaign)
+    total = db.session.scalar(select(func.count()).select_from(Response)
+                              .where(Response.campaign_id == campaign.id)) or 0
     tables = [responses_table(db.session, campaign), tallies_table(tally), rankings_table(tally)]
     record(db.session, actor=None, action="export.cli", target_type="campaign",
            target_id=campaign.id, campaign_id=campaign.id,
            after={"format": fmt, "out": str(out)})
     db.session.commit()
+    with click.progressbar(length=total, label="exporting responses", show_pos=True,
+                           file=sys.stderr) as bar:
+        if fmt == "xlsx":
+            count = write_xlsx(out, tables, progress=bar.update)[0]
+        else:
+            count = write_csv(out, tables[0], progress=bar.update)
     if fmt == "xlsx":
-        count = write_xlsx(out, tables)[0]
         click.echo(f"{count} responses, tallies and rankings -> {out}")
         return
-    count = write_csv(out, tables[0])
     written = [str(out)]
     for suffix, table in (("tallies", tables[1]), ("rankings", tables[2])):
         path = out.with_name(f"{out.stem}-{suffix}{out.suffix or '.csv'}")
         write_csv(path, table)
         written.append(str(path))
     click.echo(f"{count} responses -> {'; '.join(written)}")
+
+
+@bp.cli.command("rebuild-tallies")
+@click.option("--campaign", "campaign_id", type=int, default=None,
+              help="only this campaign (default: all)")
+def rebuild_tallies(campaign_id: int | None) -> None:
+    """Recompute the running tally totals from the stored responses."""
+    ids = [_campaign(campaign_id).id] if campaign_id else list(
+        db.session.scalars(select(Campaign.id).order_by(Campaign.id)))
+    db.session.rollback()
+    with click.progressbar(ids, label="rebuilding tallies", show_pos=True) as bar:
+        for cid in bar:
+            with write_transaction(db.session):  # one campaign per short transaction
+                rebuild_totals(db.session, [cid])
+    click.echo(f"tallies rebuilt for {len(ids)} campaign(s)")
 
 
 @bp.cli.command("posters")
@@ -169,12 +193,15 @@ def posters(campaign_id: int, out: Path) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_queue(file: Path) -> None:
     """Import a phone's exported upload queue (导出未上传数据); safe to repeat."""
-    from sync.queue_file import QueueFileError, import_queue_file
+    from sync.queue_file import QueueFileError, import_queue_file, load_queue_file
 
     from .links import signer
 
     try:
-        summary = import_queue_file(db.session, signer(), file.read_bytes())
+        queue = load_queue_file(file.read_bytes())
+        with click.progressbar(length=len(queue["responses"]), label="importing",
+                               show_pos=True, file=sys.stderr) as bar:
+            summary = import_queue_file(db.session, signer(), queue, bar.update)
     except QueueFileError as exc:
         raise click.ClickException(exc.message) from exc
     counts = summary.counts

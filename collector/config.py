@@ -13,12 +13,13 @@ def from_environment(instance_path: str) -> dict:
     default_db = "sqlite:///" + str(Path(instance_path) / "collector.db")
     fallbacks = [k.strip() for k in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",")
                  if k.strip()]
+    url = normalise_url(os.environ.get("DATABASE_URL", default_db))
     return {
         # Unset: a random key kept in instance/secret_key (collector.security.instance_secret).
         "SECRET_KEY": os.environ.get("SECRET_KEY") or None,
         # Old keys still verify sessions and printed links after a rotation; the newest signs.
         "SECRET_KEY_FALLBACKS": fallbacks,
-        "SQLALCHEMY_DATABASE_URI": normalise_url(os.environ.get("DATABASE_URL", default_db)),
+        "SQLALCHEMY_DATABASE_URI": url,
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://localhost:8000").rstrip("/"),
         # Sync bodies above 1 MB are refused with 413 before they are read.
         "MAX_CONTENT_LENGTH": 1024 * 1024,
@@ -49,5 +50,6 @@ def from_environment(instance_path: str) -> dict:
         "FORM_RATE_LIMIT": os.environ.get("FORM_RATE_LIMIT", "300 per minute"),
         # Reverse proxies in front of the app (nginx: 1); their X-Forwarded-For is believed.
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # A ping per checkout survives a PostgreSQL restart; an SQLite file needs none.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": not url.startswith("sqlite")},
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app
 
 from qr.links import LinkSigner
+from sync.link_cache import LinkCache
 from sync.links import ResolvedLink, resolve_token, sign_link
 from sync.models import Link
 
@@ -13,6 +14,10 @@ from .extensions import db
 
 def signer() -> LinkSigner:
     return current_app.extensions["link_signer"]
+
+
+def link_cache() -> LinkCache:
+    return current_app.extensions["link_cache"]
 
 
 def form_url(link: Link) -> str:

@@ -14,5 +14,7 @@ export PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://localhost:8000}
 # Without SECRET_KEY the first command makes a random key in instance/secret_key (mode 0600);
 # the workers and every later start reuse it, so printed links keep working.
 .venv/bin/collector demo
-exec .venv/bin/gunicorn --workers "${WORKERS:-2}" --bind "${BIND:-0.0.0.0:8000}" \
-  --access-logfile - 'collector:create_app()'
+# gthread: a long CSV download keeps one thread busy while the worker still heartbeats (a sync
+# worker is killed by the 30 s timeout mid-download), and SQLite writers queue on a file lock.
+exec .venv/bin/gunicorn --workers "${WORKERS:-2}" --worker-class gthread --threads "${THREADS:-4}" \
+  --bind "${BIND:-0.0.0.0:8000}" --access-logfile - 'collector:create_app()'

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import threading
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -22,10 +26,44 @@ def normalise_url(url: str) -> str:
     return url
 
 
+class WriteLock:
+    """Serialises SQLite writers: threads by a mutex, processes by flock on a file beside the
+    database. A writer waiting here wakes the moment the other commits, where one waiting in
+    SQLite's busy handler sleeps in steps of up to 100 ms (the p99 of two gunicorn workers)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._mutex = threading.Lock()
+        self._fd: int | None = None
+        self._pid = 0
+
+    def _file(self) -> int:
+        if self._fd is None or self._pid != os.getpid():  # a forked worker opens its own
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        with self._mutex:
+            fd = self._file()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+_write_locks: weakref.WeakKeyDictionary[Engine, WriteLock] = weakref.WeakKeyDictionary()
+
+
 def configure_engine(engine: Engine) -> None:
     """Install SQLite pragmas and transaction control; nothing to do for PostgreSQL."""
     if engine.dialect.name != "sqlite":
         return
+    database = engine.url.database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        _write_locks[engine] = WriteLock(os.path.abspath(database) + "-writelock")
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -56,10 +94,13 @@ def write_transaction(session: Session) -> Iterator[Session]:
     be safely upgraded to a write one.
     """
     session.commit()  # ends any read transaction; a no-op when there is none
-    session.connection(execution_options={IMMEDIATE: True})
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+    bind = session.get_bind()
+    lock = _write_locks.get(bind) if isinstance(bind, Engine) else None
+    with lock.held() if lock else nullcontext():
+        session.connection(execution_options={IMMEDIATE: True})
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

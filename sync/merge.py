@@ -20,6 +20,7 @@ from typing import Any
 from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from qr.links import LinkError, LinkSigner
@@ -29,8 +30,10 @@ from .db import write_transaction
 from .integrity.receipts import LATE_UPLOAD, check_upload_time
 from .integrity.repeats import REPEAT_DEVICE as REPEAT_DEVICE  # re-exported: the flag's name
 from .integrity.repeats import claim_first_ratings
-from .links import ResolvedLink, resolve_token
-from .models import Answer, Conflict, Response
+from .link_cache import CachedLink, LinkCache, LinkView, read_version, version_query
+from .links import check_campaign_open
+from .models import Answer, Channel, Conflict, Response
+from .reports.totals import apply_delta
 from .schemas import (
     BatchEnvelopeSchema,
     ResponseItemSchema,
@@ -174,30 +177,29 @@ class QuestionnaireIndex:
 
 
 class _Preparer:
-    """Validates items of one batch, resolving each distinct token once."""
+    """Validates items of one batch against the worker's cache of links and questionnaires."""
 
-    def __init__(self, session: Session, signer: LinkSigner, device_id: str | None,
+    def __init__(self, view: LinkView, signer: LinkSigner, device_id: str | None,
                  now: datetime) -> None:
-        self.session = session
+        self.view = view
         self.signer = signer
         self.device_id = device_id
         self.now = now
         self.client_ip: str | None = None  # evidence for fraud signals (sync.integrity.signals)
-        self._resolved: dict[str, ResolvedLink | LinkError] = {}
-        self._indexes: dict[int, QuestionnaireIndex] = {}
+        self.session: Session | None = None  # reads a replaced rating's link and phone
+        self._resolved: dict[str, CachedLink | LinkError] = {}
 
-    def index(self, link: ResolvedLink) -> QuestionnaireIndex:
-        campaign = link.campaign
-        if campaign.id not in self._indexes:
-            self._indexes[campaign.id] = QuestionnaireIndex.of(campaign.questionnaire)
-        return self._indexes[campaign.id]
+    def index(self, link: CachedLink) -> QuestionnaireIndex:
+        return self.view.index(link.campaign.questionnaire_id, QuestionnaireIndex.of)
 
-    def resolve(self, token: str) -> ResolvedLink:
+    def resolve(self, token: str) -> CachedLink:
         if token not in self._resolved:
             try:
                 # Revocation, expiry and closing are judged per item, by its form receipt.
-                self._resolved[token] = resolve_token(self.session, self.signer, token,
-                                                      local_day(self.now), accept_closed=True)
+                found = self.view.resolve(self.signer, token)
+                check_campaign_open(found.campaign, local_day(self.now),  # type: ignore[arg-type]
+                                    accept_closed=True)
+                self._resolved[token] = found
             except LinkError as exc:
                 self._resolved[token] = exc
         found = self._resolved[token]
@@ -205,16 +207,12 @@ class _Preparer:
             raise ItemRejected(found.message, found.reason)
         return found
 
-    def prepare(self, raw: Any) -> PreparedResponse:
-        try:
-            data = _item_schema.load(raw)
-        except ValidationError as exc:
-            raise ItemRejected(describe_errors(exc.messages)) from exc
+    def prepare(self, raw: Any, data: dict[str, Any]) -> PreparedResponse:
         link = self.resolve(data["token"])
         try:
             # Field staff back in town may upload after closing, if the receipt vouches for it.
-            timing = check_upload_time(self.signer, link, data["created_at"], data["receipt"],
-                                       self.now)
+            timing = check_upload_time(self.signer, link,  # type: ignore[arg-type]
+                                       data["created_at"], data["receipt"], self.now)
         except LinkError as exc:
             raise ItemRejected(exc.message, exc.reason) from exc
         unit = link.unit_by_code(data["unit"])
@@ -231,7 +229,8 @@ class _Preparer:
         if identity is None and questionnaire.identity_required and not data["void"]:
             raise ItemRejected("请选择评议人员身份。", "identity_required")
         try:
-            check_version(self.session, data, link.link.id, link.channel, self.device_id)
+            check_version(self.session, data, link.link.id,  # type: ignore[arg-type]
+                          link.channel, self.device_id)
         except VersionRejected as exc:
             raise ItemRejected(exc.message, exc.code) from exc
         digest = content_hash(link.campaign.id, unit.code, data)
@@ -286,26 +285,69 @@ def _check_answers(questionnaire: QuestionnaireIndex,
     return answers
 
 
+def _load(raw: Any) -> dict[str, Any]:
+    """Check one item's shape (no database needed)."""
+    try:
+        return _item_schema.load(raw)
+    except ValidationError as exc:
+        raise ItemRejected(describe_errors(exc.messages)) from exc
+
+
+class _StaleCache(Exception):
+    """The store's config version moved since the cache was filled: undo and run again."""
+
+
+#: deadlock detected, serialization failure
+_RETRYABLE = ("40P01", "40001")
+
+
 def merge_batch(
     session: Session, signer: LinkSigner, body: object, now: datetime | None = None,
-    client_ip: str | None = None,
+    client_ip: str | None = None, cache: LinkCache | None = None,
 ) -> list[ItemResult]:
     """Validate and store a sync body; return one result per item, in request order.
 
-    Valid items are stored even when others are rejected. All writes happen in one transaction,
-    so a crash leaves either every stored item of the batch or none (the phone then retries).
-    `now` is the server's receive time (the clock every access decision uses).
+    Valid items are stored even when others are rejected. Everything after the shape checks
+    runs in one write transaction, so a crash leaves either every stored item of the batch or
+    none (the phone then retries). `now` is the server's receive time (the clock every access
+    decision uses); `cache` is the worker's LinkCache (a fresh one by default).
 
     :raise BatchError: the body as a whole is unusable.
     """
     device_id, raw_items = parse_envelope(body)
-    preparer = _Preparer(session, signer, device_id, now or datetime.now(timezone.utc))
-    preparer.client_ip = client_ip
-    results: list[ItemResult] = []
-    prepared: list[PreparedResponse | None] = []
+    loaded: list[dict[str, Any] | ItemRejected] = []
     for raw in raw_items:
         try:
-            prepared_item = preparer.prepare(raw)
+            loaded.append(_load(raw))
+        except ItemRejected as exc:
+            loaded.append(exc)
+    cache = cache or LinkCache()
+    now = now or datetime.now(timezone.utc)
+    for _attempt in range(8):  # each retry follows an admin change committed meanwhile
+        try:
+            with write_transaction(session):
+                preparer = _Preparer(cache.view(session), signer, device_id, now)
+                preparer.client_ip = client_ip
+                preparer.session = session
+                return _merge(session, cache, preparer, raw_items, loaded)
+        except _StaleCache:
+            continue
+        except DBAPIError as exc:
+            # PostgreSQL chose this batch as a deadlock victim: it was rolled back whole.
+            if getattr(exc.orig, "sqlstate", None) not in _RETRYABLE:
+                raise
+    raise RuntimeError("a sync batch could not be committed after several attempts")
+
+
+def _merge(session: Session, cache: LinkCache, preparer: _Preparer, raw_items: list[Any],
+           loaded: list[dict[str, Any] | ItemRejected]) -> list[ItemResult]:
+    results: list[ItemResult] = []
+    prepared: list[PreparedResponse | None] = []
+    for raw, data in zip(raw_items, loaded, strict=True):
+        try:
+            if isinstance(data, ItemRejected):
+                raise data
+            prepared_item = preparer.prepare(raw, data)
         except ItemRejected as exc:
             results.append(ItemResult(echo_id(raw), REJECTED, exc.message, exc.code))
             prepared.append(None)
@@ -314,15 +356,15 @@ def merge_batch(
         prepared.append(prepared_item)
 
     valid = [p for p in prepared if p is not None]
-    if valid:
-        statuses = _store(session, valid)
-        for result, item in zip(results, prepared, strict=True):
-            if item is not None:
-                result.status = statuses[id(item)]
-                if result.status == CONFLICT:
-                    result.error = "该编号的评议已保存过且内容不同，新内容已另存待核查。"
-    else:
-        session.rollback()  # end the read transaction
+    statuses, version = _store(session, valid) if valid else ({}, None)
+    if not cache.confirm(preparer.view.version,
+                         read_version(session) if version is None else version):
+        raise _StaleCache
+    for result, item in zip(results, prepared, strict=True):
+        if item is not None:
+            result.status = statuses[id(item)]
+            if result.status == CONFLICT:
+                result.error = "该编号的评议已保存过且内容不同，新内容已另存待核查。"
     return results
 
 
@@ -331,8 +373,13 @@ def _insert(session: Session):  # type: ignore[no-untyped-def]
     return (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
 
 
-def _store(session: Session, items: list[PreparedResponse]) -> dict[int, str]:
-    """Insert-if-absent every item in one transaction; return status by id(item)."""
+def _store(session: Session,
+           items: list[PreparedResponse]) -> tuple[dict[int, str], int | None]:
+    """Insert-if-absent every item in the caller's transaction.
+
+    Returns the status by id(item), and the config version read by the insert (None when it
+    inserted nothing). New counted ratings enter the running totals in the same transaction.
+    """
     insert = _insert(session)
     statuses: dict[int, str] = {}
     first_by_uuid: dict[str, PreparedResponse] = {}
@@ -347,45 +394,57 @@ def _store(session: Session, items: list[PreparedResponse]) -> dict[int, str]:
     firsts = sorted(first_by_uuid.values(), key=lambda i: i.uuid)
     order = {uuid: n for n, uuid in enumerate(first_by_uuid)}
 
-    with write_transaction(session):
-        lock_device(session, items[0].row["device_id"])  # one device per batch
-        conn = session.connection()
-        # executemany through SQLAlchemy's "insertmanyvalues": batched multi-row INSERTs whose
-        # compiled form is cached, with RETURNING naming the rows this call really inserted.
-        stmt = (insert(Response).on_conflict_do_nothing(index_elements=["uuid"])
-                .returning(Response.id, Response.uuid))
-        new_ids = {uuid: rid for rid, uuid in conn.execute(stmt, [i.row for i in firsts])}
-        answer_rows = [
-            {**answer, "response_id": new_ids[item.uuid]}
-            for item in firsts if item.uuid in new_ids for answer in item.answers
-        ]
-        if answer_rows:
-            conn.execute(insert(Answer), answer_rows)
-        inserted = [i.row for i in firsts if i.uuid in new_ids]
-        inserted.sort(key=lambda row: order[row["uuid"]])  # request order: the first one counts
-        claim_first_ratings(session, insert, inserted, new_ids)
-        apply_versions(session, [(new_ids[i.uuid], i.row) for i in firsts if i.uuid in new_ids])
+    # Only visit-type links take corrections and voids: a poster batch pays no extra statement.
+    versionable = [i for i in firsts if i.row["channel"] != Channel.ONLINE]
+    if versionable:
+        lock_device(session, firsts[0].row["device_id"])  # one device per batch
+    conn = session.connection()
+    # executemany through SQLAlchemy's "insertmanyvalues": batched multi-row INSERTs whose
+    # compiled form is cached, with RETURNING naming the rows this call really inserted.
+    # Its RETURNING also reads the config version: the batch's cache check costs no statement.
+    stmt = (insert(Response).on_conflict_do_nothing(index_elements=["uuid"])
+            .returning(Response.id, Response.uuid, version_query()))
+    returned = conn.execute(stmt, [i.row for i in firsts]).all()
+    new_ids = {uuid: rid for rid, uuid, _ in returned}
+    version = (returned[0][2] or 0) if returned else None
+    answer_rows = [
+        {**answer, "response_id": new_ids[item.uuid]}
+        for item in firsts if item.uuid in new_ids for answer in item.answers
+    ]
+    if answer_rows:
+        conn.execute(insert(Answer), answer_rows)
+    inserted = [i.row for i in firsts if i.uuid in new_ids]
+    inserted.sort(key=lambda row: order[row["uuid"]])  # request order: the first one counts
+    repeated = claim_first_ratings(session, insert, inserted, new_ids)
+    counting = set(new_ids.values()) - {new_ids[r["uuid"]] for r in repeated}
+    if versionable:  # corrections and voids (visit links): what stops counting, old and new
+        silent, replaced = apply_versions(
+            session, [(new_ids[i.uuid], i.row) for i in versionable if i.uuid in new_ids],
+            set(new_ids.values()))
+        counting -= silent
+        apply_delta(session, replaced, -1)
+    apply_delta(session, counting, 1)
 
-        existing = [i.uuid for i in firsts if i.uuid not in new_ids]
-        stored_hash = dict(session.execute(
-            select(Response.uuid, Response.content_hash).where(Response.uuid.in_(existing))
-        ).all()) if existing else {}
-        stored_hash.update({i.uuid: i.content_hash for i in firsts if i.uuid in new_ids})
+    existing = [i.uuid for i in firsts if i.uuid not in new_ids]
+    stored_hash = dict(session.execute(
+        select(Response.uuid, Response.content_hash).where(Response.uuid.in_(existing))
+    ).all()) if existing else {}
+    stored_hash.update({i.uuid: i.content_hash for i in firsts if i.uuid in new_ids})
 
-        conflicts = []
-        for item in firsts + repeats:
-            if item.uuid in new_ids and first_by_uuid[item.uuid] is item:
-                statuses[id(item)] = STORED
-            elif stored_hash[item.uuid] == item.content_hash:
-                statuses[id(item)] = DUPLICATE
-            else:
-                statuses[id(item)] = CONFLICT
-                conflicts.append({"uuid": item.uuid, "content_hash": item.content_hash,
-                                  "device_id": item.row["device_id"], "payload": item.raw,
-                                  "received_at": item.row["received_at"]})
-        if conflicts:
-            conflicts.sort(key=lambda c: (c["uuid"], c["content_hash"]))
-            conn.execute(insert(Conflict).on_conflict_do_nothing(
-                index_elements=["uuid", "content_hash"]), conflicts)
-    return statuses
+    conflicts = []
+    for item in firsts + repeats:
+        if item.uuid in new_ids and first_by_uuid[item.uuid] is item:
+            statuses[id(item)] = STORED
+        elif stored_hash[item.uuid] == item.content_hash:
+            statuses[id(item)] = DUPLICATE
+        else:
+            statuses[id(item)] = CONFLICT
+            conflicts.append({"uuid": item.uuid, "content_hash": item.content_hash,
+                              "device_id": item.row["device_id"], "payload": item.raw,
+                              "received_at": item.row["received_at"]})
+    if conflicts:
+        conflicts.sort(key=lambda c: (c["uuid"], c["content_hash"]))
+        conn.execute(insert(Conflict).on_conflict_do_nothing(
+            index_elements=["uuid", "content_hash"]), conflicts)
+    return statuses, version
 

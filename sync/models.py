@@ -389,6 +389,10 @@ class Response(Base):
         # fraud signals group one campaign's ratings by device and by address
         Index("ix_responses_campaign_device", "campaign_id", "device_id"),
         Index("ix_responses_campaign_client_ip", "campaign_id", "client_ip"),
+        # the dashboard's latest comments, newest first, without a scan
+        Index("ix_responses_campaign_received", "campaign_id", "received_at"),
+        # keyset pages of the responses export
+        Index("ix_responses_campaign_created", "campaign_id", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -536,4 +540,6 @@ user_units = Table(
 
 # Tables defined in feature modules register on Base.metadata when imported.
 from . import audit  # noqa: E402,F401
+from . import link_cache as _link_cache  # noqa: E402,F401
 from .integrity import repeats as _repeats  # noqa: E402,F401
+from .reports import totals as _totals  # noqa: E402,F401

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,9 +69,12 @@ def load_queue_file(data: bytes | str | dict[str, Any]) -> dict[str, Any]:
 
 
 def import_queue_file(
-    session: Session, signer: LinkSigner, data: bytes | str | dict[str, Any]
+    session: Session, signer: LinkSigner, data: bytes | str | dict[str, Any],
+    progress: Callable[[int], None] | None = None,
 ) -> ImportSummary:
     """Merge every response of an exported queue file into the store, in batches.
+
+    `progress(n)` is told after each batch of n responses.
 
     :raise QueueFileError: the file is not an exported queue.
     """
@@ -86,4 +90,6 @@ def import_queue_file(
             summary.results.extend(merge_batch(session, signer, body))
         except BatchError as exc:  # only the envelope can fail here, and we built it
             raise QueueFileError(exc.message) from exc
+        if progress:
+            progress(len(body["responses"]))
     return summary

@@ -70,44 +70,53 @@ def lock_device(session: Session, device_id: str | None) -> None:
                         {"key": zlib.crc32(device_id.encode()) - 2**31})
 
 
-def apply_versions(session: Session, stored: Sequence[tuple[int, dict[str, Any]]]) -> None:
+def apply_versions(session: Session, stored: Sequence[tuple[int, dict[str, Any]]],
+                   batch_ids: set[int]) -> tuple[set[int], set[int]]:
     """Mark what the newly stored responses replace, and new originals already replaced.
 
-    `stored` holds (response id, row) of the responses this transaction inserted.
+    `stored` holds (response id, row) of the visit-link responses this transaction inserted;
+    `batch_ids` every response id it inserted. Returns (new responses that do not count: voids,
+    stale versions, originals replaced before they arrived; earlier responses that stop counting
+    now) for the running totals.
     """
     now = datetime.now(timezone.utc)
+    silent = {response_id for response_id, row in stored if row.get("is_void")}
+    replaced: set[int] = set()
     for response_id, row in stored:
         if not row.get("replaces"):
             continue
-        # running totals: the rows this UPDATE returns stop counting — apply_delta(ids, -1);
-        # a correction counts from its insert (+1), a void never does.
-        replaced = session.execute(
+        hit = session.execute(
             update(Response)
             .where(Response.uuid == row["replaces"], Response.link_id == row["link_id"],
                    Response.device_id == row["device_id"], Response.superseded_at.is_(None))
             .values(superseded_by=row["uuid"], superseded_at=now)
-            .returning(Response.id)).scalars().all()
-        if not replaced and session.scalar(select(func.count()).where(
+            .returning(Response.id, Response.is_void, Response.is_repeat,
+                       Response.excluded_at)).all()
+        for rid, was_void, was_repeat, was_excluded in hit:
+            if rid in batch_ids:
+                silent.add(rid)
+            elif not (was_void or was_repeat or was_excluded):  # it counted until now
+                replaced.add(rid)
+        if not hit and session.scalar(select(func.count()).where(
                 Response.uuid == row["replaces"])):
             # The original is here but already replaced by another version: this one is kept
             # for review and does not count (the phone only ever corrects the latest version).
-            # running totals: apply_delta([response_id], -1) when it had been counted.
             session.execute(update(Response).where(Response.id == response_id).values(
                 superseded_at=now, flags=[*row["flags"], STALE_VERSION]))
-    new_ids = [response_id for response_id, _ in stored]
-    if not new_ids:
-        return
+            silent.add(response_id)
     later = aliased(Response)
     successor = and_(later.replaces == Response.uuid, later.link_id == Response.link_id,
                      later.device_id == Response.device_id, later.id != Response.id)
-    # running totals: originals stored after their correction never count — apply_delta(-1)
-    # on the ids this UPDATE returns if the insert already counted them.
-    session.execute(
+    # Originals stored after their correction never count.
+    late_originals = session.execute(
         update(Response)
-        .where(Response.id.in_(new_ids), Response.superseded_at.is_(None),
+        .where(Response.id.in_([rid for rid, _ in stored]), Response.superseded_at.is_(None),
                exists().where(successor))
         .values(superseded_at=now,
-                superseded_by=select(func.min(later.uuid)).where(successor).scalar_subquery()))
+                superseded_by=select(func.min(later.uuid)).where(successor).scalar_subquery())
+        .returning(Response.id)).scalars().all()
+    silent.update(late_originals)
+    return silent, replaced
 
 
 def version_fields(data: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from sync.merge import BatchError, merge_batch
 
 from ..errors import render_error
 from ..extensions import db
-from ..links import issue_receipt, resolve, signer
+from ..links import issue_receipt, link_cache, resolve, signer
 from ..ratelimits import limit_form, limit_sync
 from .openapi import build_spec
 
@@ -56,7 +56,8 @@ def sync():  # type: ignore[no-untyped-def]
     except (BadRequest, RecursionError):  # RecursionError: absurdly deep nesting
         return render_error(400, "请求体不是有效的 JSON。", "malformed_json")
     try:
-        results = merge_batch(db.session, signer(), body, client_ip=request.remote_addr)
+        results = merge_batch(db.session, signer(), body, client_ip=request.remote_addr,
+                              cache=link_cache())
     except BatchError as exc:
         return render_error(400, exc.message, "bad_batch")
     return jsonify({"results": [r.to_dict() for r in results]})

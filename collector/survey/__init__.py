@@ -20,7 +20,7 @@ from sync.models import Channel
 
 from ..errors import render_error
 from ..extensions import db
-from ..links import issue_receipt, resolve, signer
+from ..links import issue_receipt, link_cache, resolve, signer
 from ..ratelimits import limit_form
 from .compress import gzip_response
 
@@ -114,7 +114,8 @@ def form(token: str):  # type: ignore[no-untyped-def]
     rated_before = units_rated_by_device(db.session, link, device)
     db.session.rollback()  # the merge owns its own transaction
     body = {"device_id": device, "responses": [item]}
-    (result,) = merge_batch(db.session, signer(), body, client_ip=request.remote_addr)
+    (result,) = merge_batch(db.session, signer(), body, client_ip=request.remote_addr,
+                            cache=link_cache())
     if result.status == REJECTED:
         closing = closing_of(link)
         if closing is not None and closing.at <= datetime.now(timezone.utc):

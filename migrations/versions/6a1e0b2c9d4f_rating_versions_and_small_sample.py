@@ -1,7 +1,7 @@
 """rating versions (corrections, voids) and the campaign's small-sample threshold
 
 Revision ID: 6a1e0b2c9d4f
-Revises: 8b1f4c2d9e07
+Revises: a4c1e7d2b9f0
 Create Date: 2026-11-25 12:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '6a1e0b2c9d4f'
-down_revision = '8b1f4c2d9e07'
+down_revision = 'a4c1e7d2b9f0'
 branch_labels = None
 depends_on = None
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from ..audit import AuditEntry, record
 from ..models import Response, User, utcnow
+from ..reports.totals import apply_delta
 
 #: Longest reason kept; a reason is a sentence or two, not a report.
 MAX_REASON_LENGTH = 500
@@ -52,7 +53,8 @@ def exclude_response(session: Session, response: Response, *, reason: str,
     if changed != 1:
         raise ExclusionError("这条评议结果已被剔除。")
     session.refresh(response)
-    # running totals: h4 wires apply_delta here (subtract, unless response.is_repeat)
+    if not response.is_repeat:  # a repeat was never counted
+        apply_delta(session, [response.id], -1)
     return record(session, actor=actor, action="response.exclude", target_type="response",
                   target_id=response.uuid, campaign_id=response.campaign_id,
                   before=before, after=_state(response), ip=ip)
@@ -75,7 +77,8 @@ def include_response(session: Session, response: Response, *, reason: str,
     if changed != 1:
         raise ExclusionError("这条评议结果未被剔除，无需恢复。")
     session.refresh(response)
-    # running totals: h4 wires apply_delta here (add back, unless response.is_repeat)
+    if not response.is_repeat:
+        apply_delta(session, [response.id], 1)
     return record(session, actor=actor, action="response.include", target_type="response",
                   target_id=response.uuid, campaign_id=response.campaign_id,
                   before=before, after={**_state(response), "include_reason": reason}, ip=ip)

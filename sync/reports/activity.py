@@ -6,11 +6,12 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Campaign, Channel, Response, Unit
-from .filters import TallyFilter, local_day
+from .filters import TallyFilter
+from .totals import respondent_counts
 
 
 @dataclass
@@ -30,38 +31,32 @@ class Activity:
     latest_comments: list[LatestComment]
 
 
-def _scope(campaign: Campaign, tally_filter: TallyFilter,
-           unit_ids: Collection[int] | None) -> list[ColumnElement[bool]]:
-    where = [Response.campaign_id == campaign.id, *tally_filter.conditions()]
-    if unit_ids is not None:
-        where.append(Response.unit_id.in_(sorted(unit_ids)))
-    return where
-
-
 def campaign_activity(session: Session, campaign: Campaign,
                       tally_filter: TallyFilter | None = None,
                       unit_ids: Collection[int] | None = None,
                       comments: int = 10) -> Activity:
-    """Count the campaign's responses per channel and per Beijing-time day, in SQL.
+    """Counted responses per channel and per Beijing-time day, from the running totals.
 
     `unit_ids` limits everything to those units (a secretary's); None means all units.
     """
-    where = _scope(campaign, tally_filter or TallyFilter(), unit_ids)
-    by_channel = session.execute(
-        select(Response.channel, func.count()).where(*where).group_by(Response.channel)).all()
-    day = local_day(Response.created_at, session.get_bind().dialect.name).label("day")
-    by_day = session.execute(
-        select(day, func.count()).where(*where).group_by(day).order_by(day)).all()
+    tally_filter = tally_filter or TallyFilter()
+    by_channel = respondent_counts(session, campaign.id, tally_filter, unit_ids, by="channel")
+    by_day = respondent_counts(session, campaign.id, tally_filter, unit_ids, by="day")
+    where = [Response.campaign_id == campaign.id, *tally_filter.conditions()]
+    if unit_ids is not None:
+        where.append(Response.unit_id.in_(sorted(unit_ids)))
+    # Newest first through ix_responses_campaign_received: stops after `comments` matches.
     latest = session.execute(
         select(Unit.code, Unit.name, Response.channel, Response.created_at, Response.comment)
         .join(Unit, Unit.id == Response.unit_id)
         .where(*where, Response.comment.is_not(None), Response.comment != "")
         .order_by(Response.received_at.desc(), Response.id.desc()).limit(comments)).all()
-    channel_counts = {Channel(c): n for c, n in by_channel}
+    channel_counts = {Channel(c): n for c, n in by_channel.items()}
     return Activity(
         total=sum(channel_counts.values()),
         by_channel=[(c, channel_counts[c]) for c in Channel if c in channel_counts],
-        by_day=[(d if isinstance(d, date) else date.fromisoformat(d), n) for d, n in by_day],
+        by_day=[(d if isinstance(d, date) else date.fromisoformat(d), n)
+                for d, n in by_day.items()],
         latest_comments=[LatestComment(code, name, channel, created, comment or "")
                          for code, name, channel, created, comment in latest],
     )

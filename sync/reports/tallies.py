@@ -1,25 +1,25 @@
-"""Tallies computed in SQL, and rankings within categories.
+"""Tallies read from the running totals, and rankings within categories.
 
-The database does the counting: one GROUP BY (unit, item, level) over the campaign's answers and
-one GROUP BY unit over its responses. Python then only combines those few grouped rows (units ×
-items × levels) into 满意率, 100-point scores, weighted overall scores and ranks. Scores are kept
-as exact fractions so that ties are real ties, not float accidents.
+The totals (sync.reports.totals) already hold counts and score sums per (unit, item, level);
+reading them costs units × items × levels rows however many ratings there are. Python then only
+combines those rows into 满意率, 100-point scores, weighted overall scores and ranks. Scores are
+kept as exact fractions so that ties are real ties, not float accidents.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import cached_property
-from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import Answer, Campaign, QuestionnaireItem, Response, ScaleLevel, Unit
-from .filters import TallyFilter, counted
+from ..models import Campaign, QuestionnaireItem, ScaleLevel, Unit
+from .filters import TallyFilter
+from .totals import answer_counts, respondent_counts
 
 
 @dataclass
@@ -198,27 +198,6 @@ def rank_category(units: list[UnitResult], bottom_n: int, min_ratings: int = 0) 
     units.sort(key=lambda u: (u.rank is None, u.rank or 0, u.code))
 
 
-def _grouped_answers(session: Session, campaign_id: int,
-                     where: Sequence[ColumnElement[bool]]) -> Sequence[Any]:
-    """Counts and score sums per (unit, item, level): the one pass over the answers."""
-    return session.execute(
-        select(Response.unit_id, Answer.item_id, Answer.level_id,
-               func.count().label("n"), func.sum(Answer.score).label("score_sum"))
-        .join(Answer, Answer.response_id == Response.id)
-        .where(Response.campaign_id == campaign_id, *where)
-        .group_by(Response.unit_id, Answer.item_id, Answer.level_id)
-    ).all()
-
-
-def _respondents(session: Session, campaign_id: int,
-                 where: Sequence[ColumnElement[bool]]) -> dict[int, int]:
-    """Responses per unit (a rater answers several items, so answers cannot tell)."""
-    return {unit_id: n for unit_id, n in session.execute(
-        select(Response.unit_id, func.count())
-        .where(Response.campaign_id == campaign_id, *where)
-        .group_by(Response.unit_id)).all()}
-
-
 def campaign_tally(session: Session, campaign: Campaign,
                    tally_filter: TallyFilter | None = None,
                    compare: bool = True) -> CampaignTally:
@@ -227,9 +206,9 @@ def campaign_tally(session: Session, campaign: Campaign,
     The comparison always uses the earlier campaign's unfiltered results, matched by unit code.
     """
     tally_filter = tally_filter or TallyFilter()
-    where = [*tally_filter.conditions(), counted()]
-    grouped = _grouped_answers(session, campaign.id, where)
-    respondents = _respondents(session, campaign.id, where)
+    # Running totals, not a scan: they count only what counted() admits.
+    grouped = answer_counts(session, campaign.id, tally_filter)
+    respondents = respondent_counts(session, campaign.id, tally_filter)
 
     items = list(campaign.questionnaire.items)
     key_by_id = {item.id: item.key for item in items}

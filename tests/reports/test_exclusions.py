@@ -161,6 +161,7 @@ def test_unknown_rating_is_404(client, hand_built, make_user, login):
 def test_two_admins_excluding_at_once_change_it_once(app, hand_built, make_user):
     """The conditional UPDATE decides: one exclusion lands, the other is told it already did."""
     admin = make_user("boss", Role.ADMIN)
+    admin_id, user_class = admin.id, type(admin)  # not read from the threads: the main session
     with app.app_context():
         response_id = db.session.scalars(select(Response.id)).first()
     barrier = threading.Barrier(2)
@@ -173,7 +174,7 @@ def test_two_admins_excluding_at_once_change_it_once(app, hand_built, make_user)
                 barrier.wait(timeout=10)
                 with write_transaction(session):  # as the exclude route does
                     response = session.get(Response, response_id)
-                    actor = session.get(type(admin), admin.id)
+                    actor = session.get(user_class, admin_id)
                     exclude_response(session, response, reason=f"第{n}位管理员", actor=actor)
                 outcomes.append("excluded")
             except ExclusionError:
