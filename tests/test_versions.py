@@ -161,3 +161,32 @@ def test_admins_see_the_history_on_the_unit_page(client, session, visit, make_it
     html = client.get(f"/admin/campaigns/{campaign.id}/units/{unit.id}").get_data(as_text=True)
     assert "更正与作废记录" in html and "误录" in html
     assert f"已被 {void['id'][:8]} 替换，不计入统计" in html
+
+
+def test_running_totals_follow_every_version(client, session, visit, make_item):
+    """Corrections, voids, a late original and a stale version leave the running totals equal
+    to a rebuild from the raw rows (which counts through counted())."""
+    from reports.test_totals import stored_totals
+
+    from sync.reports.totals import rebuild_totals
+
+    campaign, token = visit
+    a = make_item(token, "unsatisfied", unit="ZF01")
+    b = make_item(token, "basic", unit="ZF01", replaces=a["id"])
+    late = make_item(token, "unsatisfied", unit="ZF02")
+    fix_late = make_item(token, "satisfied", unit="ZF02", replaces=late["id"])
+    gone = make_item(token, "basic", unit="ZF02")
+    assert sync(client, [a]) == [("stored", None)]
+    assert sync(client, [b, fix_late, gone]) == [("stored", None)] * 3
+    assert sync(client, [late]) == [("stored", None)]  # arrives after its correction
+    void = make_item(token, unit="ZF02", answers={}, identity=None, void=True,
+                     void_reason="重复录入", replaces=gone["id"])
+    stale = make_item(token, "unsatisfied", unit="ZF01", replaces=a["id"])
+    c = make_item(token, "satisfied", unit="ZF01", replaces=b["id"])
+    assert sync(client, [void, stale, c]) == [("stored", None)] * 3
+    running = stored_totals(session, campaign.id)
+    rebuild_totals(session, [campaign.id])
+    session.commit()
+    assert stored_totals(session, campaign.id) == running
+    assert scores(session, campaign)["ZF01"] == (1, 100)
+    assert scores(session, campaign)["ZF02"] == (1, 100)
