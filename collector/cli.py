@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import click
-from flask import Blueprint
+from flask import Blueprint, current_app
 from flask.cli import FlaskGroup
 from flask_migrate import upgrade
 from sqlalchemy import func, select
@@ -53,12 +53,15 @@ def demo() -> None:
     from .demo import load_demo
 
     upgrade()
-    result = load_demo(db.session)
+    result = load_demo(db.session, Path(current_app.instance_path) / "demo-admin-password")
     db.session.commit()
     click.echo(f"campaign {result.campaign.id}: {result.campaign.title}")
     click.echo(f"admin login: {result.admin_username} / {result.admin_password}")
     click.echo(f"poster link ({result.poster_link.units[0].name}): {form_url(result.poster_link)}")
     click.echo(f"visit link ({result.visit_link.visit.place}): {form_url(result.visit_link)}")
+    if "//localhost" in form_url(result.poster_link) or "//127." in form_url(result.poster_link):
+        click.echo("phones cannot open localhost: set PUBLIC_BASE_URL=http://<this machine's "
+                   "LAN address>:8000 (serve.sh does it for you) and run again")
 
 
 @bp.cli.command("create-admin")

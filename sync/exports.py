@@ -1,7 +1,8 @@
 """Export tables as (headers, rows), and CSV/XLSX writers that stream and stop formula injection.
 
 Tables are plain (headers, rows) pairs; rows may be a generator so a million responses never sit
-in memory. Writers neutralise every text cell that a spreadsheet would run as a formula.
+in memory. CSV prefixes text a spreadsheet would run as a formula with an apostrophe (OWASP's
+advice for CSV); XLSX writes every text as an explicit text cell, which is never a formula.
 """
 
 from __future__ import annotations
@@ -232,13 +233,20 @@ def _display_width(value: Any) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def _xlsx_value(value: Any) -> Any:
-    """Numbers stay numbers; text is neutralised and stripped of characters XLSX cannot hold."""
+def _xlsx_cell(sheet: WriteOnlyWorksheet, value: Any) -> Any:
+    """Numbers stay numbers; text becomes a text cell as typed (no apostrophe).
+
+    An explicit string cell (inline string, data type "s") is never a formula, whatever it
+    starts with, so OWASP's payloads arrive as the text the rater wrote. Characters XLSX cannot
+    hold are dropped.
+    """
     if isinstance(value, bool):
-        return "是" if value else ""
+        value = "是" if value else ""
     if isinstance(value, int | float) or value is None:
         return value
-    return neutralise(ILLEGAL_CHARACTERS_RE.sub("", str(value)))
+    cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", str(value)))
+    cell.data_type = "s"
+    return cell
 
 
 HEADER_FONT = Font(bold=True, color="FFFFFF")
@@ -256,13 +264,13 @@ def _write_sheet(sheet: WriteOnlyWorksheet, table: Table, sample_size: int) -> i
     sheet.freeze_panes = "A2"
     header_cells = []
     for header in table.headers:
-        cell = WriteOnlyCell(sheet, value=_xlsx_value(header))
+        cell = _xlsx_cell(sheet, header)
         cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, HEADER_ALIGNMENT
         header_cells.append(cell)
     sheet.append(header_cells)
     count = 0
     for row in chain(sample, rows):
-        sheet.append([_xlsx_value(v) for v in row])
+        sheet.append([_xlsx_cell(sheet, v) for v in row])
         count += 1
     return count
 
