@@ -15,6 +15,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cache
 from typing import Any
 
 from marshmallow import ValidationError
@@ -392,6 +393,18 @@ def _insert(session: Session):  # type: ignore[no-untyped-def]
     return (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
 
 
+@cache
+def _store_statements(insert: Any) -> tuple[Any, Any]:
+    """The response and answer INSERTs, built once per dialect: a statement object keeps its
+    cache key, so a batch skips rebuilding and re-keying them (SQLAlchemy's compiled cache
+    then hands back the compiled form)."""
+    # No conflict target: skips a known uuid and a pool rater's second rating of a unit.
+    # Its RETURNING also reads the config version: the batch's cache check costs no statement.
+    responses = (insert(Response).on_conflict_do_nothing()
+                 .returning(Response.id, Response.uuid, version_query()))
+    return responses, insert(Answer)
+
+
 def _store(session: Session,
            items: list[PreparedResponse]) -> tuple[dict[int, str], int | None]:
     """Insert-if-absent every item in the caller's transaction.
@@ -420,11 +433,8 @@ def _store(session: Session,
     conn = session.connection()
     # executemany through SQLAlchemy's "insertmanyvalues": batched multi-row INSERTs whose
     # compiled form is cached, with RETURNING naming the rows this call really inserted.
-    # Its RETURNING also reads the config version: the batch's cache check costs no statement.
-    # No conflict target: skips a known uuid and a pool rater's second rating of a unit.
-    stmt = (insert(Response).on_conflict_do_nothing()
-            .returning(Response.id, Response.uuid, version_query()))
-    returned = conn.execute(stmt, [i.row for i in firsts]).all()
+    insert_responses, insert_answers = _store_statements(insert)
+    returned = conn.execute(insert_responses, [i.row for i in firsts]).all()
     new_ids = {uuid: rid for rid, uuid, _ in returned}
     version = (returned[0][2] or 0) if returned else None
     answer_rows = [
@@ -432,7 +442,7 @@ def _store(session: Session,
         for item in firsts if item.uuid in new_ids for answer in item.answers
     ]
     if answer_rows:
-        conn.execute(insert(Answer), answer_rows)
+        conn.execute(insert_answers, answer_rows)
     store_intake(conn, [(new_ids[i.uuid], i.follow_up, i.contact)
                         for i in firsts if i.uuid in new_ids])
     inserted = [i.row for i in firsts if i.uuid in new_ids]

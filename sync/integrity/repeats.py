@@ -10,6 +10,7 @@ first's claim to commit or roll back).
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from sqlalchemy import ForeignKey, String, bindparam, update
@@ -30,6 +31,13 @@ class DeviceUnitClaim(Base):
                                          primary_key=True)
     #: the response that holds the claim (the one that counts)
     response_uuid: Mapped[str] = mapped_column(String(36))
+
+
+@cache
+def _claim_statement(insert: Any) -> Any:
+    """The claim INSERT, built once per dialect (a sync batch then only binds its rows)."""
+    return (insert(DeviceUnitClaim).on_conflict_do_nothing(index_elements=["device_id", "unit_id"])
+            .returning(DeviceUnitClaim.device_id, DeviceUnitClaim.unit_id))
 
 
 def claim_first_ratings(session: Session, insert: Any, rows: list[dict[str, Any]],
@@ -56,9 +64,7 @@ def claim_first_ratings(session: Session, insert: Any, rows: list[dict[str, Any]
     # Sorted, so concurrent batches take the claim rows' locks in the same order (no deadlock).
     claims = [{"device_id": d, "unit_id": u, "response_uuid": candidates[(d, u)]["uuid"]}
               for d, u in sorted(candidates)]
-    stmt = (insert(DeviceUnitClaim).on_conflict_do_nothing(index_elements=["device_id", "unit_id"])
-            .returning(DeviceUnitClaim.device_id, DeviceUnitClaim.unit_id))
-    won = {tuple(r) for r in session.connection().execute(stmt, claims)}
+    won = {tuple(r) for r in session.connection().execute(_claim_statement(insert), claims)}
     repeats.extend(row for pair, row in candidates.items() if pair not in won)
     if repeats:
         for row in repeats:
