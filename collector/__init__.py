@@ -39,7 +39,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 
     app.extensions["link_cache"] = LinkCache()  # this worker's; see sync.link_cache
 
-    from . import admin, api, auth, cli, errors, shortlinks, survey
+    # ratelimits registers the pingyi-memory:// storage before auth starts the limiter
+    from . import admin, api, auth, cli, errors, ratelimits, shortlinks, survey  # noqa: F401
     from .admin import posters as admin_posters
     from .admin import programmes as admin_programmes
     from .admin import reports as admin_reports

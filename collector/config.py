@@ -39,7 +39,8 @@ def from_environment(instance_path: str) -> dict:
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "5 per minute"),
         # A sliding window: failures just before a minute boundary still count after it.
         "RATELIMIT_STRATEGY": "moving-window",
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # pingyi-memory:// is memory:// with a lean sweep (collector.ratelimits.SweptMemoryStorage)
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "pingyi-memory://"),
         # Several installs sharing one Redis keep their counters apart by prefix.
         "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", ""),
         # Sync uploads per device id (client-chosen, so also per address below) and per address:

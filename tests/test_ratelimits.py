@@ -113,3 +113,28 @@ def test_new_short_codes_have_eight_characters_and_old_ones_still_work(client, s
     session.commit()
     reply = client.get("/q/K7M2QX")
     assert reply.status_code == 302 and "/s/" in reply.headers["Location"]
+
+
+def test_the_default_memory_storage_keeps_exact_limits_without_a_thread_per_request():
+    """pingyi-memory:// refuses exactly at the limit, and a burst starts at most one sweeper."""
+    import time
+
+    from limits import parse
+    from limits.storage import storage_from_string
+    from limits.strategies import MovingWindowRateLimiter
+
+    from collector.ratelimits import SweptMemoryStorage
+
+    storage = storage_from_string("pingyi-memory://")
+    assert isinstance(storage, SweptMemoryStorage)
+    window = MovingWindowRateLimiter(storage)
+    limit = parse("30 per minute")
+    time.sleep(0.05)  # the constructor's first 10 ms timer has finished
+    timers = set()
+    for _ in range(30):
+        assert window.hit(limit, "device:a")
+        timers.add(id(storage.timer))
+        time.sleep(0.002)
+    assert not window.hit(limit, "device:a")  # the 31st in the minute is refused
+    assert window.hit(limit, "device:b")  # another key has its own budget
+    assert len(timers) == 1
