@@ -23,8 +23,7 @@ def form_definition(link: ResolvedLink, receipt: str | None = None) -> dict[str,
         "channel_label": link.channel.label,
         "visit": ({"id": link.visit.id, "place": link.visit.place,
                    "staff_name": link.visit.staff_name} if link.visit else None),
-        "units": [{"code": u.code, "name": u.name} for u in link.units
-                  if u.archived_at is None],
+        "units": [{"code": u.code, "name": u.name} for u in link.units],
         "items": [
             {"key": item.key, "label": item.label, "required": item.required,
              "levels": [{"key": lv.key, "label": lv.label, "score": lv.score,

@@ -95,6 +95,8 @@ def test_archive_hides_a_unit_and_restore_brings_it_back(app, admin_client, post
     _, token = make_link(campaign, ["ZF01", "ZF02"])
     _rate(app, session, token, make_item, "ZF01", 2)
     _rate(app, session, token, make_item, "ZF02", 1)
+    _, lone = make_link(campaign, ["ZF01"])  # a poster link for ZF01 alone
+    assert client.get(f"/api/v1/forms/{lone}").status_code == 200
     unit = next(u for u in campaign.units if u.code == "ZF01")
     unit_id = unit.id
     page = _units_page(campaign)
@@ -129,6 +131,9 @@ def test_archive_hides_a_unit_and_restore_brings_it_back(app, admin_client, post
     # the form a phone opens lists only the active unit
     definition = client.get(f"/api/v1/forms/{token}").json
     assert [u["code"] for u in definition["units"]] == ["ZF02"]
+    # ...and its own poster link no longer opens a form, with a message a visitor can act on
+    reply = client.get(f"/api/v1/forms/{lone}")
+    assert reply.status_code in (400, 410) and "评议对象已调整" in str(reply.json)
     # the raw export keeps every rating
     codes = [row[2] for row in responses_table(session, campaign).rows]
     assert sorted(codes) == ["ZF01", "ZF01", "ZF02"]
@@ -142,6 +147,7 @@ def test_archive_hides_a_unit_and_restore_brings_it_back(app, admin_client, post
     assert choice in admin_client.get(links_page).get_data(as_text=True)
     definition = client.get(f"/api/v1/forms/{token}").json
     assert [u["code"] for u in definition["units"]] == ["ZF01", "ZF02"]
+    assert client.get(f"/api/v1/forms/{lone}").status_code == 200
 
 
 def test_archive_a_category_with_its_units(admin_client, post_form, make_campaign, session):
