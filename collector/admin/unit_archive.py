@@ -8,6 +8,7 @@ from flask import abort, flash, redirect, url_for
 
 from sync.audit import CATEGORY_FIELDS, UNIT_FIELDS, snapshot
 from sync.campaigns import SetupError
+from sync.db import write_transaction
 from sync.models import Category, Unit
 from sync.unit_archive import (
     archive_category,
@@ -39,33 +40,38 @@ CATEGORY_ACTIONS: dict[str, tuple[Callable[[Category], None], str]] = {
 }
 
 
-def _apply(kind: str, obj: Unit | Category, verb: str, fields: tuple[str, ...],
-           actions: dict) -> None:  # type: ignore[type-arg]
-    """Run one change, audit it and commit; a refusal is flashed and nothing is written."""
+def _apply(kind: str, load: Callable[[], Unit | Category], verb: str,
+           fields: tuple[str, ...], actions: dict) -> None:  # type: ignore[type-arg]
+    """Run one change and its audit row as one write transaction (BEGIN IMMEDIATE on SQLite, so
+    a concurrent writer waits); a refusal is flashed and nothing is written."""
     change, done = actions[verb]
-    ident, campaign_id, name = obj.id, obj.campaign_id, obj.name
-    before = snapshot(obj, fields)
     try:
-        change(obj)
+        with write_transaction(db.session):
+            obj = load()
+            ident, campaign_id, name = obj.id, obj.campaign_id, obj.name
+            before = snapshot(obj, fields)
+            change(obj)
+            audit(f"{kind}.{verb}", kind, ident, campaign_id=campaign_id, before=before,
+                  after=None if verb == "delete" else snapshot(obj, fields))
     except SetupError as exc:
-        db.session.rollback()
         flash(str(exc), "error")
         return
-    audit(f"{kind}.{verb}", kind, ident, campaign_id=campaign_id, before=before,
-          after=None if verb == "delete" else snapshot(obj, fields))
-    db.session.commit()
     flash(done.format(name=name))
+
+
+def _unit(unit_id: int) -> Unit:
+    unit = db.session.get(Unit, unit_id)
+    if unit is None:
+        abort(404)
+    return unit
 
 
 @bp.post("/units/<int:unit_id>/<any(delete, archive, restore):verb>")
 @admin_required
 def unit_state(unit_id: int, verb: str):  # type: ignore[no-untyped-def]
     """Delete an unused unit, or archive / restore one."""
-    unit = db.session.get(Unit, unit_id)
-    if unit is None:
-        abort(404)
-    campaign_id = unit.campaign_id
-    _apply("unit", unit, verb, UNIT_STATE, UNIT_ACTIONS)
+    campaign_id = _unit(unit_id).campaign_id
+    _apply("unit", lambda: _unit(unit_id), verb, UNIT_STATE, UNIT_ACTIONS)
     return redirect(url_for("admin.units", campaign_id=campaign_id), 303)
 
 
@@ -74,8 +80,11 @@ def unit_state(unit_id: int, verb: str):  # type: ignore[no-untyped-def]
 @admin_required
 def category_state(campaign_id: int, category_id: int, verb: str):  # type: ignore[no-untyped-def]
     """Delete an empty category, or archive / restore one with its units."""
-    category = db.session.get(Category, category_id)
-    if category is None or category.campaign_id != campaign_id:
-        abort(404)
-    _apply("category", category, verb, CATEGORY_STATE, CATEGORY_ACTIONS)
+    def load() -> Category:
+        category = db.session.get(Category, category_id)
+        if category is None or category.campaign_id != campaign_id:
+            abort(404)
+        return category
+
+    _apply("category", load, verb, CATEGORY_STATE, CATEGORY_ACTIONS)
     return redirect(url_for("admin.units", campaign_id=campaign_id), 303)
