@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import threading
 
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from collector.extensions import db
 from sync.audit import AuditEntry
+from sync.campaigns import SetupError
+from sync.db import write_transaction
 from sync.exports import responses_table
 from sync.link_cache import ConfigVersion
+from sync.links import issue_link
 from sync.merge import merge_batch
-from sync.models import Category, Response, Role, Unit, link_units
+from sync.models import Campaign, Category, Response, Role, Unit, link_units
 from sync.posters import poster_links
 from sync.reports import campaign_tally
+from sync.unit_archive import delete_unit
 
 
 def _units_page(campaign) -> str:  # type: ignore[no-untyped-def]
@@ -199,3 +207,46 @@ def _csrf(client) -> str:  # type: ignore[no-untyped-def]
         if match:
             return match.group(1)
     raise AssertionError("no CSRF token on the secretary's home page")
+
+
+def test_a_link_issued_during_a_delete_is_never_cascaded_away(app, make_campaign, session):
+    """The writer holds a link for the unit, uncommitted; the delete must wait, then refuse."""
+    campaign = make_campaign()
+    unit_id = next(u.id for u in campaign.units if u.code == "ZF02")
+    campaign_id = campaign.id
+    engine = db.engine
+    writer, deleter = Session(engine), Session(engine)
+    outcome: list[BaseException | None] = []
+
+    def delete() -> None:
+        try:
+            with write_transaction(deleter):
+                delete_unit(deleter, deleter.get(Unit, unit_id))
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - judged below
+            outcome.append(exc)
+
+    try:
+        issue_link(writer, writer.get(Campaign, campaign_id), [writer.get(Unit, unit_id)])
+        writer.flush()  # the link row exists, uncommitted, holding its locks
+        thread = threading.Thread(target=delete)
+        thread.start()
+        if engine.dialect.name == "postgresql":  # wait until the delete really waits on it
+            for _ in range(500):
+                with engine.connect() as probe:
+                    if probe.scalar(text("SELECT count(*) FROM pg_stat_activity "
+                                         "WHERE wait_event_type = 'Lock' "
+                                         "AND datname = current_database()")):
+                        break
+                threading.Event().wait(0.01)
+            else:
+                raise AssertionError("the delete never waited for the link's transaction")
+        writer.commit()
+        thread.join()
+    finally:
+        writer.close()
+        deleter.close()
+    assert len(outcome) == 1 and isinstance(outcome[0], SetupError), outcome
+    session.rollback()  # a fresh snapshot: see what the two sessions committed
+    assert session.get(Unit, unit_id) is not None
+    assert session.scalar(select(link_units.c.link_id).where(link_units.c.unit_id == unit_id))
