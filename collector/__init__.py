@@ -53,4 +53,5 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app.register_blueprint(shortlinks.bp)
     app.register_blueprint(admin_posters.bp)
     app.register_blueprint(admin_reports.bp)
+    admin_reports.export_jobs.init_app(app)
     return app

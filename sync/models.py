@@ -533,3 +533,4 @@ from . import audit  # noqa: E402,F401
 from . import link_cache as _link_cache  # noqa: E402,F401
 from .integrity import repeats as _repeats  # noqa: E402,F401
 from .reports import totals as _totals  # noqa: E402,F401
+from . import export_jobs as _export_jobs  # noqa: E402,F401

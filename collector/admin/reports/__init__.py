@@ -7,9 +7,8 @@ campaign without any of their units is 404, another unit of a campaign they work
 from __future__ import annotations
 
 import functools
-import tempfile
-from collections.abc import Callable, Iterator
-from typing import IO, Any
+from collections.abc import Callable
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -22,7 +21,7 @@ from flask import (
     url_for,
 )
 
-from sync.exports import csv_chunks, rankings_table, responses_table, tallies_table, write_xlsx
+from sync.exports import csv_chunks, rankings_table, responses_table, tallies_table
 from sync.integrity.signals import LABELS as SIGNAL_LABELS
 from sync.integrity.signals import campaign_signals, excluded_by_unit, review_list
 from sync.models import Campaign, Channel, Unit
@@ -37,9 +36,6 @@ from . import present
 bp = Blueprint("reports", __name__)
 
 EXPORT_TABLES = ("responses", "tallies", "rankings")
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-#: XLSX files are built in memory up to this size, then in a temporary file
-SPOOL_BYTES = 8 * 1024 * 1024
 
 
 @bp.errorhandler(FilterError)
@@ -168,10 +164,10 @@ def api_tallies(campaign_id: int):  # type: ignore[no-untyped-def]
     return jsonify(present.tally_json(tally, activity))
 
 
-@bp.get("/admin/campaigns/<int:campaign_id>/export.<any(csv, xlsx):fmt>")
+@bp.get("/admin/campaigns/<int:campaign_id>/export.csv")
 @login_required
-def export(campaign_id: int, fmt: str):  # type: ignore[no-untyped-def]
-    """Download responses, tallies or rankings as CSV (streamed) or XLSX (write-only mode).
+def export(campaign_id: int):  # type: ignore[no-untyped-def]
+    """Stream responses, tallies or rankings as CSV (Excel files are jobs: export_jobs.py).
 
     :raise 400: unknown table.
     """
@@ -188,27 +184,13 @@ def export(campaign_id: int, fmt: str):  # type: ignore[no-untyped-def]
     else:
         tally = campaign_tally(db.session, campaign, tally_filter).restricted(visible)
         table = (tallies_table if table_name == "tallies" else rankings_table)(tally)
-    filename = f"campaign-{campaign.id}-{table_name}.{fmt}"
     audit("export.download", "campaign", campaign.id, campaign_id=campaign.id,
-          after={"table": table_name, "format": fmt, "filter": tally_filter.to_params(),
+          after={"table": table_name, "format": "csv", "filter": tally_filter.to_params(),
                  "units": sorted(visible) if visible is not None else "all"})
     db.session.commit()
-    if fmt == "csv":
-        return Response(stream_with_context(csv_chunks(table)),
-                        mimetype="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f"attachment; filename={filename}"})
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
-    write_xlsx(spool, [table])
-    size = spool.tell()
-    spool.seek(0)
-    return Response(_drain(spool), mimetype=XLSX_MIMETYPE, headers={
-        "Content-Disposition": f"attachment; filename={filename}", "Content-Length": str(size)})
+    return Response(stream_with_context(csv_chunks(table)), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition":
+                             f"attachment; filename=campaign-{campaign.id}-{table_name}.csv"})
 
 
-def _drain(spool: IO[bytes], chunk: int = 64 * 1024) -> Iterator[bytes]:
-    """Send a finished file in chunks and close it, even when the client goes away."""
-    try:
-        while data := spool.read(chunk):
-            yield data
-    finally:
-        spool.close()
+from . import export_jobs  # noqa: E402,F401  (routes on this blueprint)
