@@ -42,8 +42,8 @@ def assert_no_formulas(workbook) -> int:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("table", ["responses", "tallies", "rankings"])
-def test_xlsx_export_has_zero_formula_cells(client, injected, table):
-    reply = client.get(f"/admin/campaigns/{injected.id}/export.xlsx?table={table}")
+def test_xlsx_export_has_zero_formula_cells(client, injected, table, export_xlsx):
+    reply = export_xlsx(injected, table)
     assert reply.status_code == 200
     assert reply.headers["Content-Type"].startswith("application/vnd.openxmlformats")
     workbook = load_workbook(io.BytesIO(reply.data))
@@ -86,6 +86,8 @@ def test_export_rejects_unknown_table_and_format(client, injected):
     assert reply.status_code == 400
     assert "rankings" in reply.get_data(as_text=True)
     assert client.get(f"/admin/campaigns/{injected.id}/export.pdf").status_code == 404
+    # Excel files are background jobs started by a POST (with its CSRF token), never a GET
+    assert client.get(f"/admin/campaigns/{injected.id}/export.xlsx").status_code == 405
 
 
 @pytest.mark.parametrize("value, expected", [

@@ -84,7 +84,8 @@ def _visible_job(job_id: int) -> ExportJob:
     :raise 404: no such job, or someone else's (its existence is not revealed).
     """
     user = current_user()
-    job = db.session.get(ExportJob, job_id)
+    # fresh from the store: the runner updates the row from another session
+    job = db.session.get(ExportJob, job_id, populate_existing=True)
     if job is None or user is None:
         abort(404)
     if user.is_admin:
