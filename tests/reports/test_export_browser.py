@@ -12,7 +12,6 @@ from openpyxl import load_workbook
 
 from collector.extensions import db
 from sync.export_jobs import ExportJob, ExportRunner
-from sync.models import Role
 
 from .conftest import Rating, unit_by_code
 from .test_browser import session_cookie
