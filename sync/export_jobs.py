@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -37,9 +37,10 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from .exports import Table, rankings_table, responses_table, tallies_table, write_xlsx
 from .models import Base, Campaign, Response, UTCDateTime, utcnow
-from .reports import campaign_tally, parse_filter
+
+if TYPE_CHECKING:
+    from .exports import Table
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +176,10 @@ def _owned_update(session: Session, job_id: int, worker: str, **values: Any) -> 
 
 def build_tables(session: Session, job: ExportJob) -> tuple[list[Table], int]:
     """The sheets of a job and the number of rows it will write (for the progress bar)."""
+    # Imported here: sync.models imports this module for its table, before reports exist.
+    from .exports import Table, rankings_table, responses_table, tallies_table
+    from .reports import campaign_tally, parse_filter
+
     campaign = session.get(Campaign, job.campaign_id)
     if campaign is None:
         raise ValueError("评议活动已不存在。")
@@ -225,6 +230,8 @@ def run_job(session: Session, job_id: int, worker: str, directory: Path) -> None
             nonlocal done
             done += rows
             _owned_update(session, job_id, worker, rows_done=done, heartbeat_at=utcnow())
+
+        from .exports import write_xlsx  # see build_tables
 
         with partial.open("wb") as fh:
             write_xlsx(fh, tables, progress=progress)
