@@ -102,8 +102,8 @@ def test_neutralise(value, expected):
 def test_csv_streams_in_chunks():
     rows = ([i, f"意见{i}"] for i in range(1200))
     chunks = list(csv_chunks(Table("t", ["序号", "意见"], rows), batch=500))
-    assert len(chunks) == 3  # 500 + 500 + 200 rows
-    assert chunks[0].startswith("\ufeff序号,意见")
+    assert len(chunks) == 4  # the header at once, then 500 + 500 + 200 rows
+    assert chunks[0] == "\ufeff序号,意见\r\n"
     assert sum(c.count("\n") for c in chunks) == 1201
 
 
