@@ -22,7 +22,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from sqlalchemy import String, Text, cast, select, tuple_, type_coerce
+from sqlalchemy import String, Text, cast, func, select, tuple_, type_coerce
 from sqlalchemy.orm import Session
 
 from .integrity.signals import SignalReport, campaign_signals
@@ -115,6 +115,16 @@ def responses_table(session: Session, campaign: Campaign,
              *(tally_filter or TallyFilter()).conditions()]
     if unit_ids is not None:
         where.append(Response.unit_id.in_(sorted(unit_ids)))
+    # Each item's level id as a correlated lookup on the answers' primary key: the page query
+    # returns one flat row per response, pivoted by the store, not by Python.
+    item_ids_of_column: dict[int, list[int]] = {}
+    for item_id, column in column_of_item.items():
+        item_ids_of_column.setdefault(column, []).append(item_id)
+    answer_columns = [
+        select(func.max(Answer.level_id))
+        .where(Answer.response_id == Response.id,
+               Answer.item_id.in_(sorted(item_ids_of_column.get(n, [-1]))))
+        .scalar_subquery() for n in range(len(items))]
     # type_coerce(…, String): the driver's own values, no per-value processors (SQLite hands
     # back timestamps and JSON as text, PostgreSQL timestamps as datetimes).
     page = (select(Response.id, Response.uuid, Response.unit_id,
@@ -122,9 +132,10 @@ def responses_table(session: Session, campaign: Campaign,
                    type_coerce(Response.created_at, String),
                    type_coerce(Response.received_at, String), Response.identity_key,
                    Response.comment, cast(Response.flags, Text),
-                   type_coerce(Response.excluded_at, String), Response.exclusion_reason)
+                   type_coerce(Response.excluded_at, String), Response.exclusion_reason,
+                   *answer_columns)
             .where(*where).order_by(Response.created_at, Response.id).limit(page_size))
-    blank = [""] * len(items)
+    levels = level_labels.get
 
     def pages() -> Iterator[list[Row]]:
         # Signals (admins only) are judged on the whole campaign: computed here, after the
@@ -134,29 +145,18 @@ def responses_table(session: Session, campaign: Campaign,
         while True:
             stmt = page if after is None else page.where(
                 tuple_(Response.created_at, Response.id) > tuple_(*after))
-            conn = session.connection()
-            found = conn.execute(stmt).all()
+            found = session.connection().execute(stmt).all()
             if not found:
                 break
-            answers: dict[int, list[str]] = {}
-            for rid, item_id, level_id in conn.execute(
-                    select(Answer.response_id, Answer.item_id, Answer.level_id)
-                    .where(Answer.response_id.in_([r[0] for r in found]))).all():
-                column = column_of_item.get(item_id)
-                if column is not None:
-                    labels = answers.get(rid)
-                    if labels is None:
-                        labels = answers[rid] = blank.copy()
-                    labels[column] = level_labels.get(level_id, "")
             session.rollback()  # end the read transaction between pages
             rows: list[Row] = []
             append = rows.append
             for (rid, uuid, unit_id, channel, visit_id, created, received, identity, comment,
-                 flags, excluded, reason) in found:
+                 flags, excluded, reason, *answers) in found:
                 code, name = units.get(unit_id, ("", ""))
                 row = [neutralise(uuid), title, code, name, channels[channel],
                        places.get(visit_id, "") if visit_id else "", _beijing(created),
-                       _beijing(received), *answers.get(rid, blank),
+                       _beijing(received), *[levels(a, "") for a in answers],
                        identities.get(identity, neutralise(identity)) if identity else "",
                        neutralise(comment) if comment else "",
                        _flags_text(flags), "是" if excluded else "",
