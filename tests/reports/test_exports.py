@@ -111,8 +111,9 @@ def test_xlsx_writer_streams_rows_from_a_generator(tmp_path):
     path = tmp_path / "big.xlsx"
     rows = ([i, "=cmd" if i % 2 else "正常"] for i in range(5000))
     assert write_xlsx(path, [Table("结果", ["序号", "内容"], rows)], sample_size=50) == [5000]
-    sheet = load_workbook(path, read_only=True).active
-    values = list(sheet.iter_rows(min_row=2, values_only=True))
+    book = load_workbook(path, read_only=True)
+    values = list(book.active.iter_rows(min_row=2, values_only=True))
+    book.close()  # read-only mode keeps the file open
     assert len(values) == 5000
     assert values[1] == (1, "'=cmd")
 
