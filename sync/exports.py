@@ -136,6 +136,7 @@ def responses_table(session: Session, campaign: Campaign,
                    *answer_columns)
             .where(*where).order_by(Response.created_at, Response.id).limit(page_size))
     levels = level_labels.get
+    beijing = _LocalTimes()
 
     def pages() -> Iterator[list[Row]]:
         # Signals (admins only) are judged on the whole campaign: computed here, after the
@@ -154,9 +155,10 @@ def responses_table(session: Session, campaign: Campaign,
             for (rid, uuid, unit_id, channel, visit_id, created, received, identity, comment,
                  flags, excluded, reason, *answers) in found:
                 code, name = units.get(unit_id, ("", ""))
+                # None (no visit, no answer) is written as an empty cell
                 row = [neutralise(uuid), title, code, name, channels[channel],
-                       places.get(visit_id, "") if visit_id else "", _beijing(created),
-                       _beijing(received), *[levels(a, "") for a in answers],
+                       places.get(visit_id), beijing(created), beijing(received),
+                       *map(levels, answers),
                        identities.get(identity, neutralise(identity)) if identity else "",
                        neutralise(comment) if comment else "",
                        _flags_text(flags), "是" if excluded else "",
@@ -179,11 +181,26 @@ def _as_datetime(value: str | datetime) -> datetime:
     return value
 
 
-def _beijing(value: str | datetime | None) -> str:
-    """Beijing time as 2024-05-01 08:30:00 (isoformat is several times faster than strftime)."""
-    if not value:
-        return ""
-    return _as_datetime(value).astimezone(REPORT_TZ).isoformat(" ", "seconds")[:19]
+class _LocalTimes:
+    """Timestamps as Beijing time text (2024-05-01 08:30:00), fast for a million rows.
+
+    SQLite hands back UTC text: the local minute is looked up per distinct minute (every real
+    zone's offset is whole minutes) and the seconds copied over. Datetimes are converted.
+    """
+
+    def __init__(self) -> None:
+        self.minutes: dict[str, str] = {}
+
+    def __call__(self, value: str | datetime | None) -> str:
+        if not value:
+            return ""
+        if isinstance(value, str):
+            head = self.minutes.get(value[:16])
+            if head is None:
+                head = self.minutes[value[:16]] = _as_datetime(value[:16]).astimezone(
+                    REPORT_TZ).isoformat(" ", "minutes")[:16]
+            return head + value[16:19]
+        return value.astimezone(REPORT_TZ).isoformat(" ", "seconds")[:19]
 
 
 def _flags_text(flags: str | list[str] | None) -> str:
