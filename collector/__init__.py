@@ -41,7 +41,9 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 
     from . import admin, api, auth, cli, errors, shortlinks, survey
     from .admin import posters as admin_posters
+    from .admin import programmes as admin_programmes
     from .admin import reports as admin_reports
+    from .admin.followups import board
 
     errors.register(app)
     auth.init_app(app, exempt=[survey.bp, api.bp])
@@ -53,5 +55,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app.register_blueprint(shortlinks.bp)
     app.register_blueprint(admin_posters.bp)
     app.register_blueprint(admin_reports.bp)
+    app.register_blueprint(admin_programmes.bp)
+    app.register_blueprint(board.bp)
     admin_reports.export_jobs.init_app(app)
     return app

@@ -207,3 +207,6 @@ def import_queue(file: Path) -> None:
         for status in ("stored", "duplicate", "conflict", "rejected")))
     for problem in summary.problems:
         click.echo(f"  {problem.id}: {problem.status} {problem.error or ''}".rstrip())
+
+
+from . import cli_programmes  # noqa: E402,F401  (more commands on bp)

@@ -34,6 +34,10 @@ class VisitCardSpec:
     visit_date: date | None = None
     unit_names: tuple[str, ...] = ()
     supervision_phone: str | None = None
+    #: the card's banner; a pool rater's personal card says 个人评议
+    heading: str = "入户访谈 · 扫码评议"
+    #: the label before `place` (走访地点, or 评议人 on a personal card)
+    place_label: str = "走访地点"
 
 
 def cards_pdf(cards: Iterable[VisitCardSpec], title: str = "入户访谈评议卡") -> bytes:
@@ -83,13 +87,14 @@ def draw_card(canvas: Canvas, card: VisitCardSpec) -> None:
     band = 20 * mm
     canvas.setFillColorRGB(*GREEN)
     canvas.rect(0, height - band, width, band, stroke=0, fill=1)
-    draw_fitted(canvas, "入户访谈 · 扫码评议", x=margin, top=height - 3 * mm, width=text_width,
+    draw_fitted(canvas, card.heading, x=margin, top=height - 3 * mm, width=text_width,
                 size=15, color=(1, 1, 1))
     draw_fitted(canvas, card.campaign_title, x=margin, top=height - 10.5 * mm,
                 width=text_width, size=9, min_size=6, color=(1, 1, 1))
 
     top = height - band - 3 * mm
-    top -= draw_fitted(canvas, f"走访地点：{card.place}", x=margin, top=top, width=text_width,
+    top -= draw_fitted(canvas, f"{card.place_label}：{card.place}", x=margin, top=top,
+                       width=text_width,
                        size=15, min_size=9)
     details = []
     if card.staff_name:

@@ -31,11 +31,14 @@ from itsdangerous import (
 class LinkPurpose(enum.StrEnum):
     POSTER = "poster"
     VISIT = "visit"
+    #: one sample-pool rater's own link (seed 004's drawn raters): one rating per unit
+    PERSONAL = "personal"
 
 
 SALTS = {
     LinkPurpose.POSTER: "pingyi.link.poster.v1",
     LinkPurpose.VISIT: "pingyi.link.visit.v1",
+    LinkPurpose.PERSONAL: "pingyi.link.personal.v1",
 }
 RECEIPT_SALT = "pingyi.form-receipt.v1"
 

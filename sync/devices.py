@@ -10,7 +10,12 @@ from .models import Channel, Response, Unit
 
 
 def units_rated_by_device(session: Session, link: ResolvedLink, device_id: str | None) -> set[str]:
-    """Return the codes of the link's units this device already rated on a poster (线上评议)."""
+    """Return the codes of the link's units this device already rated on a poster (线上评议),
+    or, for a pool rater's personal link, the units that rater already rated (on any phone)."""
+    if link.link.rater_id is not None:
+        return set(session.scalars(
+            select(Unit.code).join(Response, Response.unit_id == Unit.id)
+            .where(Response.rater_id == link.link.rater_id)))
     if not device_id or link.channel != Channel.ONLINE:
         return set()
     rows = session.scalars(

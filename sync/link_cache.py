@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Integer, event, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
 
 from qr.links import CampaignUnknown, LinkClaims, LinkError, LinkRevoked, LinkSigner
 
@@ -37,10 +37,11 @@ from .models import (
     Unit,
     Visit,
 )
+from .push.models import Webhook
 
 #: changes to these rows may change what a token resolves to or how answers are checked
 WATCHED = (Campaign, Category, Unit, Link, Visit, Questionnaire, QuestionnaireItem,
-           IdentityChoice, Scale, ScaleLevel)
+           IdentityChoice, Scale, ScaleLevel, Webhook)
 
 
 class ConfigVersion(Base):
@@ -86,6 +87,8 @@ class LinkRow:
     channel: Channel
     visit_id: int | None
     revoked_at: datetime | None
+    #: a personal link's pool rater (sync.pool): one rating per unit
+    rater_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,11 @@ class CampaignRow:
     closes_on: date | None
     closed_at: datetime | None
     questionnaire_id: int
+    #: follow-up rules the merge applies when it stores a rating (sync.followups.intake)
+    followup_days: int = 5
+    followup_levels: tuple[str, ...] | None = None
+    #: has an enabled webhook (sync.push): stored ratings get an outbox row
+    pushes: bool = False
 
 
 @dataclass(frozen=True)
@@ -118,10 +126,13 @@ class LinkSnapshot:
     @classmethod
     def of(cls, link: Link) -> LinkSnapshot:
         c = link.campaign
+        hook = object_session(link).get(Webhook, c.id)  # type: ignore[union-attr]
         return cls(
-            LinkRow(link.id, link.channel, link.visit_id, link.revoked_at),
+            LinkRow(link.id, link.channel, link.visit_id, link.revoked_at, link.rater_id),
             CampaignRow(c.id, c.title, c.status, c.opens_on, c.closes_on, c.closed_at,
-                        c.questionnaire_id),
+                        c.questionnaire_id, c.followup_days,
+                        None if c.followup_levels is None else tuple(c.followup_levels),
+                        hook is not None and hook.enabled),
             tuple(UnitRow(u.id, u.code) for u in link.units))
 
 

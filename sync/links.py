@@ -52,15 +52,19 @@ def issue_link(
     channel: Channel = Channel.ONLINE,
     visit: Visit | None = None,
     max_age: int | None = None,
+    rater_id: int | None = None,
 ) -> Link:
-    """Create a link row for a poster (no visit) or a village visit; flushes to get its id."""
+    """Create a link row for a poster, a village visit or (with `rater_id`) a pool rater's
+    personal link; flushes to get its id."""
     if not units:
         raise ValueError("a link must cover at least one unit")
     if any(u.campaign_id != campaign.id for u in units):
         raise ValueError("every unit must belong to the campaign")
     link = Link(
         campaign_id=campaign.id,
-        purpose=(LinkPurpose.VISIT if visit else LinkPurpose.POSTER).value,
+        purpose=(LinkPurpose.PERSONAL if rater_id else
+                 LinkPurpose.VISIT if visit else LinkPurpose.POSTER).value,
+        rater_id=rater_id,
         channel=channel,
         visit=visit,
         units=list(units),

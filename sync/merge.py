@@ -27,12 +27,14 @@ from qr.links import LinkError, LinkSigner
 
 from .clock import local_day
 from .db import write_transaction
+from .followups.intake import follow_up_row, store_intake
 from .integrity.receipts import LATE_UPLOAD, check_upload_time
 from .integrity.repeats import REPEAT_DEVICE as REPEAT_DEVICE  # re-exported: the flag's name
 from .integrity.repeats import claim_first_ratings
 from .link_cache import CachedLink, LinkCache, LinkView, read_version, version_query
 from .links import check_campaign_open
 from .models import Answer, Conflict, Response
+from .push.outbox import enqueue_pushes
 from .reports.totals import apply_delta
 from .schemas import (
     BatchEnvelopeSchema,
@@ -47,6 +49,8 @@ STORED = "stored"
 DUPLICATE = "duplicate"
 CONFLICT = "conflict"
 REJECTED = "rejected"
+
+RATER_UNIT_DONE = "您已评议过该单位，每个单位只能评议一次。"
 
 _item_schema = ResponseItemSchema()
 _envelope_schema = BatchEnvelopeSchema()
@@ -93,6 +97,12 @@ class PreparedResponse:
     content_hash: str
     raw: dict[str, Any]
     flags: list[str] = field(default_factory=list)
+    #: the follow-up this rating opens, if it qualifies (sync.followups.intake)
+    follow_up: dict[str, Any] | None = None
+    #: a call-back phone the rater chose to give; stored apart from the rating
+    contact: str | None = None
+    #: its campaign pushes ratings to a webhook (an outbox row goes with it)
+    push: bool = False
 
 
 def content_hash(campaign_id: int, unit_code: str, data: dict[str, Any]) -> str:
@@ -181,6 +191,7 @@ class _Preparer:
         self.signer = signer
         self.device_id = device_id
         self.now = now
+        self.today = local_day(now)  # follow-ups open and fall due by the local calendar
         self.client_ip: str | None = None  # evidence for fraud signals (sync.integrity.signals)
         self._resolved: dict[str, CachedLink | LinkError] = {}
 
@@ -242,10 +253,16 @@ class _Preparer:
             "flags": [LATE_UPLOAD] if timing.late else [],
             "is_repeat": False,
             "meta": data["meta"],
+            "rater_id": link.link.rater_id,
             "receipt_issued_at": timing.receipt_issued_at,
         }
+        follow_up = follow_up_row(link.campaign, unit.id, row["comment"],
+                                  data["answers"].values(), self.today)
+        # The phone number never travels further than its own table (not even a conflict copy).
+        raw = {k: v for k, v in raw.items() if k != "contact"}
         return PreparedResponse(uuid=uuid, row=row, answers=answers, content_hash=digest,
-                                raw=raw)
+                                raw=raw, follow_up=follow_up, contact=data["contact"],
+                                push=link.campaign.pushes)
 
 
 def _check_answers(questionnaire: QuestionnaireIndex,
@@ -353,6 +370,8 @@ def _merge(session: Session, cache: LinkCache, preparer: _Preparer, raw_items: l
             result.status = statuses[id(item)]
             if result.status == CONFLICT:
                 result.error = "该编号的评议已保存过且内容不同，新内容已另存待核查。"
+            elif result.status == REJECTED:
+                result.error, result.code = RATER_UNIT_DONE, "rater_unit_done"
     return results
 
 
@@ -386,7 +405,8 @@ def _store(session: Session,
     # executemany through SQLAlchemy's "insertmanyvalues": batched multi-row INSERTs whose
     # compiled form is cached, with RETURNING naming the rows this call really inserted.
     # Its RETURNING also reads the config version: the batch's cache check costs no statement.
-    stmt = (insert(Response).on_conflict_do_nothing(index_elements=["uuid"])
+    # No conflict target: skips a known uuid and a pool rater's second rating of a unit.
+    stmt = (insert(Response).on_conflict_do_nothing()
             .returning(Response.id, Response.uuid, version_query()))
     returned = conn.execute(stmt, [i.row for i in firsts]).all()
     new_ids = {uuid: rid for rid, uuid, _ in returned}
@@ -397,10 +417,15 @@ def _store(session: Session,
     ]
     if answer_rows:
         conn.execute(insert(Answer), answer_rows)
+    store_intake(conn, [(new_ids[i.uuid], i.follow_up, i.contact)
+                        for i in firsts if i.uuid in new_ids])
     inserted = [i.row for i in firsts if i.uuid in new_ids]
     inserted.sort(key=lambda row: order[row["uuid"]])  # request order: the first one counts
     repeated = claim_first_ratings(session, insert, inserted, new_ids)
     apply_delta(session, set(new_ids.values()) - {new_ids[r["uuid"]] for r in repeated}, 1)
+    pushed = [new_ids[i.uuid] for i in firsts if i.push and i.uuid in new_ids]
+    if pushed:  # only campaigns with a webhook pay for the outbox row
+        enqueue_pushes(session, pushed)
 
     existing = [i.uuid for i in firsts if i.uuid not in new_ids]
     stored_hash = dict(session.execute(
@@ -412,6 +437,8 @@ def _store(session: Session,
     for item in firsts + repeats:
         if item.uuid in new_ids and first_by_uuid[item.uuid] is item:
             statuses[id(item)] = STORED
+        elif item.uuid not in stored_hash:  # skipped by the (rater, unit) constraint
+            statuses[id(item)] = REJECTED
         elif stored_hash[item.uuid] == item.content_hash:
             statuses[id(item)] = DUPLICATE
         else:

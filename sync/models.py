@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 from sqlalchemy.sql.expression import false
@@ -99,16 +100,44 @@ class FollowUpStatus(enum.StrEnum):
     PENDING = "pending"
     IN_PROGRESS = "in_progress"
     DONE = "done"
+    #: answered with an explanation (e.g. outside the unit's remit, 已说明)
+    EXPLAINED = "explained"
 
     @property
     def label(self) -> str:
         return FOLLOW_UP_LABELS[self]
+
+    @property
+    def is_closed(self) -> bool:
+        return self in (FollowUpStatus.DONE, FollowUpStatus.EXPLAINED)
 
 
 FOLLOW_UP_LABELS = {
     FollowUpStatus.PENDING: "待处理",
     FollowUpStatus.IN_PROGRESS: "处理中",
     FollowUpStatus.DONE: "已办结",
+    FollowUpStatus.EXPLAINED: "已说明",
+}
+
+
+class CallbackResult(enum.StrEnum):
+    """What the rater said when called back (回访)."""
+
+    SATISFIED = "satisfied"
+    BASIC = "basic"
+    UNSATISFIED = "unsatisfied"
+    UNREACHABLE = "unreachable"
+
+    @property
+    def label(self) -> str:
+        return CALLBACK_LABELS[self]
+
+
+CALLBACK_LABELS = {
+    CallbackResult.SATISFIED: "满意",
+    CallbackResult.BASIC: "基本满意",
+    CallbackResult.UNSATISFIED: "不满意",
+    CallbackResult.UNREACHABLE: "未联系上",
 }
 
 
@@ -255,6 +284,13 @@ class Campaign(Base):
     #: the earlier round these units are compared with
     previous_campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: working days a follow-up has before it is overdue (seed 004: 5 个工作日; 1–22, checked
+    #: by the settings form — a table constraint would make SQLite rebuild `campaigns`)
+    followup_days: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
+    #: level keys whose choice opens a follow-up even without a comment (None: the defaults)
+    followup_levels: Mapped[list[str] | None] = mapped_column(JSON)
+    #: whether the public board (/b/<token>) is shown
+    board_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: when the campaign was closed by hand (status CLOSED): late uploads are judged against it
     closed_at: Mapped[datetime | None]
     #: a rating made sooner than this after the form opened is flagged too_fast
@@ -364,6 +400,8 @@ class Link(Base):
     revoked_at: Mapped[datetime | None]
     #: the link that replaced this one when it was revoked and reissued
     replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("links.id"))
+    #: a personal link's sample-pool rater (purpose "personal"): one rating per unit
+    rater_id: Mapped[int | None] = mapped_column(ForeignKey("pool_raters.id"))
 
     units: Mapped[list[Unit]] = relationship(secondary=link_units, order_by="Unit.code")
     visit: Mapped[Visit | None] = relationship()
@@ -384,6 +422,10 @@ class Response(Base):
     __table_args__ = (
         Index("ix_responses_campaign_unit", "campaign_id", "unit_id"),
         Index("ix_responses_device_unit", "device_id", "unit_id"),
+        # A pool rater rates each unit at most once, whatever the response ids (seed 004).
+        Index("uq_responses_rater_unit", "rater_id", "unit_id", unique=True,
+              sqlite_where=text("rater_id IS NOT NULL"),
+              postgresql_where=text("rater_id IS NOT NULL")),
         # fraud signals group one campaign's ratings by device and by address
         Index("ix_responses_campaign_device", "campaign_id", "device_id"),
         Index("ix_responses_campaign_client_ip", "campaign_id", "client_ip"),
@@ -417,6 +459,8 @@ class Response(Base):
     #: a poster rating from a device that already rated this unit: kept, but not tallied
     is_repeat: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: set from a signed personal link: the pool rater (their name never sits here)
+    rater_id: Mapped[int | None] = mapped_column(ForeignKey("pool_raters.id"))
     #: when the server issued the form receipt the phone sent with it (form opened), if any
     receipt_issued_at: Mapped[datetime | None]
     #: set when an admin excludes the rating from tallies (a fraud flag, an upheld appeal);
@@ -447,27 +491,49 @@ class Answer(Base):
 
 
 class FollowUp(Base):
-    """A comment's work record (整改): made on first edit; a comment without one is 待处理."""
+    """A comment's or low rating's work record (整改), opened when the rating is stored."""
 
     __tablename__ = "follow_ups"
     __table_args__ = (
-        CheckConstraint("(status = 'done') = (closed_on IS NOT NULL)", name="closed_iff_done"),
+        CheckConstraint("(status IN ('done', 'explained')) = (closed_on IS NOT NULL)",
+                        name="closed_iff_closed_status"),
+        # the ledger's three orders/filters: newest first, by deadline, by owner unit
+        Index("ix_follow_ups_campaign_id", "campaign_id", "id"),
+        Index("ix_follow_ups_campaign_due", "campaign_id", "due_on"),
+        Index("ix_follow_ups_campaign_owner", "campaign_id", "owner_unit_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: the rating whose comment this answers; one record per response
+    #: the rating this answers; one record per response
     response_id: Mapped[int] = mapped_column(
         ForeignKey("responses.id", ondelete="CASCADE"), unique=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     #: the unit responsible for handling it (the rated unit unless an admin moves it)
     owner_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"),
                                                index=True)
     status: Mapped[FollowUpStatus] = mapped_column(
         _enum(FollowUpStatus, "follow_up_status"), default=FollowUpStatus.PENDING)
-    #: what was done (办理情况 / 答复)
+    #: the local day it was opened (the rating reached the store)
+    opened_on: Mapped[date | None] = mapped_column(Date)
+    #: what was done or explained (办理情况 / 答复)
     reply: Mapped[str | None] = mapped_column(Text)
-    #: deadline set for the rectification (整改时限)
+    #: rectification measures taken (整改措施)
+    measures: Mapped[str | None] = mapped_column(Text)
+    #: the day the reply was given
+    replied_on: Mapped[date | None] = mapped_column(Date)
+    #: deadline in working days from opening (整改时限); extensions move it
     due_on: Mapped[date | None] = mapped_column(Date)
-    #: the day it was marked 已办结
+    #: who allowed an extension, when and why (seed 004: 经受理部门同意, 最长不超过一个月)
+    extended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    extended_at: Mapped[datetime | None]
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    #: the call-back to the rater (回访) and its day
+    callback_result: Mapped[CallbackResult | None] = mapped_column(
+        _enum(CallbackResult, "callback_result"))
+    callback_on: Mapped[date | None] = mapped_column(Date)
+    #: times reopened after an unsatisfied call-back
+    reopened_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: the day it was marked 已办结 or 已说明
     closed_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -475,6 +541,10 @@ class FollowUp(Base):
 
     response: Mapped[Response] = relationship()
     owner_unit: Mapped[Unit] = relationship()
+
+    def is_overdue(self, today: date) -> bool:
+        """Still open after its deadline."""
+        return not self.status.is_closed and self.due_on is not None and self.due_on < today
 
     def __repr__(self) -> str:
         return f"<FollowUp {self.response_id} {self.status}>"
@@ -529,8 +599,12 @@ user_units = Table(
 
 
 # Tables defined in feature modules register on Base.metadata when imported.
-from . import audit  # noqa: E402,F401
+from . import audit  # noqa: E402,F401,I001
+from .followups import models as _followup_models  # noqa: E402,F401  (tables on Base.metadata)
 from . import link_cache as _link_cache  # noqa: E402,F401
 from .integrity import repeats as _repeats  # noqa: E402,F401
+from .pool import models as _pool_models  # noqa: E402,F401
+from .programmes import models as _programme_models  # noqa: E402,F401
+from .push import models as _push_models  # noqa: E402,F401
 from .reports import totals as _totals  # noqa: E402,F401
 from . import export_jobs as _export_jobs  # noqa: E402,F401

@@ -12,7 +12,9 @@ import unicodedata
 from datetime import datetime, timezone
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates
+
+from .followups.intake import CONTACT_ERROR, normalise_phone
 
 MAX_BATCH = 500
 MAX_COMMENT = 2000
@@ -127,11 +129,24 @@ class ResponseItemSchema(_ChineseSchema):
                    validate=validate.Length(1, MAX_RECEIPT,
                                             error=f"表单回执长度须为 1–{MAX_RECEIPT} 个字符。"),
                    error_messages={"invalid": "必须是字符串。"})
+    #: an optional call-back phone (实名回访), normalised; kept apart from the rating
+    contact = Text(load_default=None, allow_none=True,
+                   validate=validate.Length(max=30, error=CONTACT_ERROR),
+                   error_messages={"invalid": "必须是字符串。"})
 
     @validates("created_at")
     def _created_at_plausible(self, value: datetime, **_: object) -> None:
         if not 2000 <= value.year <= 2100:
             raise ValidationError("时间超出范围，请检查手机的日期设置。")
+
+    @post_load
+    def _normalise_contact(self, data: dict, **_: object) -> dict:
+        contact = (data.get("contact") or "").strip()
+        try:
+            data["contact"] = normalise_phone(contact) if contact else None
+        except ValueError as exc:
+            raise ValidationError(str(exc), "contact") from exc
+        return data
 
     @validates("meta")
     def _meta_small(self, value: dict, **_: object) -> None:

@@ -6,6 +6,8 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
+from sync.followups.home import secretary_home
+
 from ..auth import (
     authenticate,
     current_user,
@@ -15,7 +17,7 @@ from ..auth import (
     login_rate_key,
     login_required,
 )
-from ..extensions import limiter
+from ..extensions import db, limiter
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -62,12 +64,13 @@ def logout():  # type: ignore[no-untyped-def]
 @bp.get("/")
 @login_required
 def index():  # type: ignore[no-untyped-def]
-    """Admins go to the campaigns; a secretary sees the units assigned to them."""
+    """Admins go to the campaigns; a secretary sees their units' day at a glance (phone-first)."""
     user = current_user()
     assert user is not None
     if user.is_admin:
         return redirect(url_for("admin.campaigns"))
-    return render_template("admin/index.html", user=user)
+    cards = secretary_home(db.session, list(user.units))
+    return render_template("admin/index.html", user=user, cards=cards)
 
 
 # Routes on bp.

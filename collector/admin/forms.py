@@ -28,7 +28,7 @@ from wtforms.validators import (
 )
 
 from sync.accounts import MIN_PASSWORD_LENGTH
-from sync.models import CampaignStatus, Channel, FollowUpStatus
+from sync.models import CampaignStatus, Channel
 from sync.templates import TEMPLATES
 from sync.unit_sheet import UNIT_CODE_RE
 
@@ -153,13 +153,6 @@ class UserUnitsForm(ChineseForm):
         min=MIN_PASSWORD_LENGTH, message=f"密码至少 {MIN_PASSWORD_LENGTH} 位。")])
     unit_ids = SelectMultipleField("负责的评议对象", coerce=int)
 
-
-
-class FollowUpForm(ChineseForm):
-    status = SelectField("办理状态", choices=choices((s.value, s.label) for s in FollowUpStatus))
-    reply = TextAreaField("办理情况（答复）", [Optional(), Length(max=5000)])
-    due_on = DateField("整改时限", [Optional()])
-    owner_unit_id = SelectField("责任单位", coerce=int)
 
 
 class QueueImportForm(ChineseForm):

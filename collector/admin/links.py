@@ -6,6 +6,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from qr.links import LinkPurpose
 from sync.audit import VISIT_FIELDS, link_snapshot, snapshot
 from sync.campaigns import create_visit
 from sync.links import issue_link, reissue_link, revoke_link
@@ -37,7 +38,9 @@ def _visits(campaign: Campaign) -> list[Visit]:
 
 def _links_page(campaign: Campaign, link_form: LinkForm | None = None,
                 visit_form: VisitForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
-    links = db.session.scalars(select(Link).where(Link.campaign_id == campaign.id)
+    # Personal links (sample pool) are listed on the pool page, not among posters and visits.
+    links = db.session.scalars(select(Link).where(Link.campaign_id == campaign.id,
+                                                  Link.purpose != LinkPurpose.PERSONAL.value)
                                .options(selectinload(Link.units), selectinload(Link.visit))
                                .order_by(Link.revoked_at.is_not(None), Link.id)).all()
     return render_template(

@@ -44,6 +44,7 @@ def form_to_item(token: str, form: dict) -> dict:
         "comment": form.get("comment", ""),
         "identity": form.get("identity") or None,
         "receipt": form.get("receipt") or None,
+        "contact": form.get("contact") or None,
     }
 
 

@@ -1,7 +1,7 @@
 """Export jobs: XLSX files built by a background runner, with progress and a lease
 
 Revision ID: b7e2c9a1d4f3
-Revises: a4c1e7d2b9f0
+Revises: 0e1b8222968f
 Create Date: 2026-11-25 13:10:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 
 revision = 'b7e2c9a1d4f3'
-down_revision = 'a4c1e7d2b9f0'
+down_revision = '0e1b8222968f'
 branch_labels = None
 depends_on = None
 

@@ -7,8 +7,9 @@ campaign without any of their units is 404, another unit of a campaign they work
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
-from typing import Any
+import tempfile
+from collections.abc import Callable, Iterator
+from typing import IO, Any
 
 from flask import (
     Blueprint,
@@ -21,7 +22,14 @@ from flask import (
     url_for,
 )
 
-from sync.exports import csv_chunks, rankings_table, responses_table, tallies_table
+from sync.exports import (
+    Table,
+    csv_chunks,
+    rankings_table,
+    responses_table,
+    tallies_table,
+    write_xlsx,
+)
 from sync.integrity.signals import LABELS as SIGNAL_LABELS
 from sync.integrity.signals import campaign_signals, excluded_by_unit, review_list
 from sync.models import Campaign, Channel, Unit
@@ -36,6 +44,9 @@ from . import present
 bp = Blueprint("reports", __name__)
 
 EXPORT_TABLES = ("responses", "tallies", "rankings")
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+#: small XLSX files (the follow-up ledger) are built in memory up to this size, then on disk
+SPOOL_BYTES = 8 * 1024 * 1024
 
 
 @bp.errorhandler(FilterError)
@@ -188,9 +199,30 @@ def export(campaign_id: int):  # type: ignore[no-untyped-def]
           after={"table": table_name, "format": "csv", "filter": tally_filter.to_params(),
                  "units": sorted(visible) if visible is not None else "all"})
     db.session.commit()
-    return Response(stream_with_context(csv_chunks(table)), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition":
-                             f"attachment; filename=campaign-{campaign.id}-{table_name}.csv"})
+    return send_table(table, f"campaign-{campaign.id}-{table_name}.csv", "csv")
+
+
+def send_table(table: Table, filename: str, fmt: str) -> Response:
+    """Send a table as CSV (streamed) or XLSX (write-only, spooled) for download."""
+    if fmt == "csv":
+        return Response(stream_with_context(csv_chunks(table)),
+                        mimetype="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f"attachment; filename={filename}"})
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+    write_xlsx(spool, [table])
+    size = spool.tell()
+    spool.seek(0)
+    return Response(_drain(spool), mimetype=XLSX_MIMETYPE, headers={
+        "Content-Disposition": f"attachment; filename={filename}", "Content-Length": str(size)})
+
+
+def _drain(spool: IO[bytes], chunk: int = 64 * 1024) -> Iterator[bytes]:
+    """Send a finished file in chunks and close it, even when the client goes away."""
+    try:
+        while data := spool.read(chunk):
+            yield data
+    finally:
+        spool.close()
 
 
 from . import export_jobs  # noqa: E402,F401  (routes on this blueprint)

@@ -28,9 +28,14 @@ from ...audit import audit
 from ...auth import current_user, login_required
 from ...errors import render_error
 from ...extensions import db
-from . import EXPORT_TABLES, _campaign_scope, _request_filter, api_login_required, bp
-
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+from . import (
+    EXPORT_TABLES,
+    XLSX_MIMETYPE,
+    _campaign_scope,
+    _request_filter,
+    api_login_required,
+    bp,
+)
 
 
 def init_app(app: Flask) -> None:

@@ -129,14 +129,18 @@ function collect() {
   if (missing.length) return "请评价：" + missing.join("、") + "。";
   if (mark("comment", low && !comment)) return "选择“" + low + "”时请在" + D.comment_label + "中写明原因。";
   if (mark("identity", D.identity_required && !identity)) return "请选择评议人员身份。";
+  var tel = f.elements.contact.value.replace(/[\s\-()（）]/g, "").replace(/^\+86/, "");
+  if (mark("contact", tel && !/^(1[3-9]\d{9}|(010|02\d|0[3-9]\d\d)\d{7,8})$/.test(tel)))
+    return "回访电话格式不正确：请填写 11 位手机号或带区号的固定电话，也可不填。";
   return { id: uuid(), token: T, unit: unit, created_at: new Date().toISOString(),
            answers: answers, comment: comment, identity: identity || null, meta: {},
-           receipt: D.receipt || null, t: Date.now() };
+           receipt: D.receipt || null, t: Date.now(),
+           contact: f.elements.contact.value.trim() || null };
 }
 function wire(item) {  // the sync item, without the queue's own fields
   return { id: item.id, token: item.token, unit: item.unit, created_at: item.created_at,
            answers: item.answers, comment: item.comment, identity: item.identity, meta: item.meta,
-           receipt: item.receipt || null };
+           receipt: item.receipt || null, contact: item.contact || null };
 }
 
 f.addEventListener("change", function () {
