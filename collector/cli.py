@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import click
-from flask import Blueprint
+from flask import Blueprint, current_app
 from flask.cli import FlaskGroup
 from flask_migrate import upgrade
 from sqlalchemy import func, select
@@ -53,12 +53,15 @@ def demo() -> None:
     from .demo import load_demo
 
     upgrade()
-    result = load_demo(db.session)
+    result = load_demo(db.session, Path(current_app.instance_path) / "demo-admin-password")
     db.session.commit()
     click.echo(f"campaign {result.campaign.id}: {result.campaign.title}")
     click.echo(f"admin login: {result.admin_username} / {result.admin_password}")
     click.echo(f"poster link ({result.poster_link.units[0].name}): {form_url(result.poster_link)}")
     click.echo(f"visit link ({result.visit_link.visit.place}): {form_url(result.visit_link)}")
+    if "//localhost" in form_url(result.poster_link) or "//127." in form_url(result.poster_link):
+        click.echo("phones cannot open localhost: set PUBLIC_BASE_URL=http://<this machine's "
+                   "LAN address>:8000 (serve.sh does it for you) and run again")
 
 
 @bp.cli.command("create-admin")
@@ -113,7 +116,9 @@ def export(campaign_id: int, fmt: str, out: Path) -> None:
     tally = campaign_tally(db.session, campaign)
     total = db.session.scalar(select(func.count()).select_from(Response)
                               .where(Response.campaign_id == campaign.id)) or 0
-    tables = [responses_table(db.session, campaign), tallies_table(tally), rankings_table(tally)]
+    # XLSX text cells are never formulas: only CSV needs the apostrophe
+    tables = [responses_table(db.session, campaign, guard_formulas=fmt == "csv"),
+              tallies_table(tally), rankings_table(tally)]
     record(db.session, actor=None, action="export.cli", target_type="campaign",
            target_id=campaign.id, campaign_id=campaign.id,
            after={"format": fmt, "out": str(out)})

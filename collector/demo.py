@@ -5,10 +5,11 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.security import generate_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from sync.campaigns import add_units, create_campaign, create_visit
 from sync.links import issue_link
@@ -34,8 +35,12 @@ class DemoResult:
     admin_password: str
 
 
-def load_demo(session: Session) -> DemoResult:
-    """Create (or reuse) the demo campaign, its links and an admin with a fresh password."""
+def load_demo(session: Session, password_file: Path | None = None) -> DemoResult:
+    """Create (or reuse) the demo campaign, its links and an admin.
+
+    The admin's password is made on the first run and kept in `password_file` (mode 0600), so
+    later runs print the same login instead of replacing it.
+    """
     campaign = session.scalar(select(Campaign).where(Campaign.title == DEMO_TITLE))
     if campaign is None:
         today = date.today()
@@ -52,12 +57,20 @@ def load_demo(session: Session) -> DemoResult:
                                                Link.purpose == "poster").order_by(Link.id))
     visit_link = session.scalar(select(Link).where(Link.campaign_id == campaign.id,
                                                    Link.purpose == "visit").order_by(Link.id))
-    password = secrets.token_urlsafe(9)
     admin = session.scalar(select(User).where(User.username == "admin"))
-    if admin is None:
-        admin = User(username="admin", role=Role.ADMIN, display_name="系统管理员")
-        session.add(admin)
-    admin.password_hash = generate_password_hash(password)
+    kept = password_file.read_text().strip() if password_file and password_file.exists() else ""
+    if admin is not None and kept and check_password_hash(admin.password_hash, kept):
+        password = kept
+    else:
+        password = secrets.token_urlsafe(9)
+        if admin is None:
+            admin = User(username="admin", role=Role.ADMIN, display_name="系统管理员")
+            session.add(admin)
+        admin.password_hash = generate_password_hash(password)
+        if password_file is not None:
+            password_file.parent.mkdir(parents=True, exist_ok=True)
+            password_file.touch(mode=0o600)
+            password_file.write_text(password + "\n")
     session.flush()
     assert poster is not None and visit_link is not None
     return DemoResult(campaign, poster, visit_link, "admin", password)

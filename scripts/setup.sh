@@ -7,8 +7,8 @@ if [ ! -x .venv/bin/python ]; then
   if ! "$PYTHON" -m venv .venv 2>/dev/null; then
     # Debian's python3 ships venv separately.
     rm -rf .venv
-    if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
-    else sudo apt-get update -qq && sudo apt-get install -y -qq python3-venv >/dev/null; fi
+    if [ "$(id -u)" = 0 ]; then apt-get -o DPkg::Lock::Timeout=600 update -qq && apt-get -o DPkg::Lock::Timeout=600 install -y -qq python3-venv >/dev/null
+    else sudo apt-get -o DPkg::Lock::Timeout=600 update -qq && sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq python3-venv >/dev/null; fi
     "$PYTHON" -m venv .venv
   fi
 fi

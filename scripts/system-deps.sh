@@ -2,6 +2,7 @@
 # Install and start what the tests need from Debian when the machine lacks it: Chromium (browser
 # tests), poppler-utils and a CJK font (posters), libzbar0 (QR decoding), PostgreSQL and Redis.
 set -euo pipefail
+# apt-get waits up to 10 minutes for the dpkg lock (a fresh machine runs unattended-upgrades).
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 need=()
@@ -17,8 +18,8 @@ pg_up || command -v pg_ctlcluster >/dev/null || need+=(postgresql)
 redis_up || command -v redis-server >/dev/null || need+=(redis-server)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
-  as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${need[@]}" >/dev/null
+  as_root apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${need[@]}" >/dev/null
 fi
 
 if ! pg_up; then
@@ -34,4 +35,11 @@ fi
 if ! redis_up; then
   as_root redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
   for _ in $(seq 30); do redis_up && break; sleep 1; done
+fi
+# axe-core (npm) for the accessibility tests, cached outside the repository (tests/browser/axe.py).
+AXE_CACHE=${AXE_CACHE:-$HOME/.cache/pingyi-axe}
+if [ ! -f "$AXE_CACHE/node_modules/axe-core/axe.min.js" ]; then
+  command -v npm >/dev/null || { as_root apt-get -o DPkg::Lock::Timeout=600 update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get -o DPkg::Lock::Timeout=600 install -y -qq npm >/dev/null; }
+  npm install --silent --no-audit --no-fund --prefix "$AXE_CACHE" axe-core@4
 fi

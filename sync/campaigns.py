@@ -29,13 +29,14 @@ def create_campaign(
     supervision_phone: str | None = None,
     bottom_n: int = 2,
     status: CampaignStatus = CampaignStatus.OPEN,
+    min_ratings: int = 30,
     min_seconds: int = 8,
 ) -> Campaign:
     """Create a campaign with a fresh questionnaire from a built-in template."""
     campaign = Campaign(
         title=title, year=year, opens_on=opens_on, closes_on=closes_on,
         supervision_phone=supervision_phone, bottom_n=bottom_n, status=status,
-        min_seconds=min_seconds,
+        min_ratings=min_ratings, min_seconds=min_seconds,
         questionnaire=build_questionnaire(session, template_key),
     )
     session.add(campaign)
@@ -82,7 +83,7 @@ def update_campaign(campaign: Campaign, **fields: object) -> None:
     :raise SetupError: the close date is before the open date.
     """
     allowed = {"title", "year", "opens_on", "closes_on", "supervision_phone", "bottom_n",
-               "min_seconds", "status"}
+               "min_ratings", "min_seconds", "status"}
     unknown = set(fields) - allowed
     if unknown:
         raise TypeError(f"unknown campaign fields: {sorted(unknown)}")

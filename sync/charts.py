@@ -18,18 +18,37 @@ GREEN = "#07c160"
 RED = "#fa5151"
 GREY = "#d9d9d9"
 INK = "#111"
-MUTED = "#888"
+MUTED = "#666"
 #: colours for levels, best first; the last is always the worst level's red
 LEVEL_COLOURS = ("#07c160", "#95de64", "#ffc300", "#ff8f1f", "#fa5151")
 
 
 @dataclass(frozen=True)
+class Band:
+    """A grade band of 100-point scores: a bar's colour says the score, never the rank."""
+
+    floor: float
+    label: str
+    colour: str
+
+
+#: best first; text on these colours is never needed (numbers sit beside the bar)
+BANDS = (Band(90, "优秀", "#057a3d"), Band(80, "良好", "#3d8f5a"),
+         Band(60, "一般", "#c77c00"), Band(0, "较差", "#c92a2a"))
+
+
+def band(score: float) -> Band:
+    return next(b for b in BANDS if score >= b.floor)
+
+
+@dataclass(frozen=True)
 class ScoreBar:
-    """One unit's bar: label, score out of 100 (None = no ratings), flagged at the bottom."""
+    """One unit's bar: label, score out of 100 (None = no ratings); `mark` is shown as text
+    after the score (e.g. 后2位), the colour comes from the score's band."""
 
     label: str
     score: float | None
-    flagged: bool = False
+    mark: str = ""
 
 
 def _text(value: object) -> str:
@@ -70,10 +89,12 @@ def score_bars(title: str, bars: Sequence[ScoreBar]) -> str:
         if bar.score is None:
             body.append(_label(WIDTH, y + 32, "暂无评议", "end", MUTED, 12))
             continue
-        colour = RED if bar.flagged else GREEN
-        body.append(_rect(0, y + 20, track * bar.score / 100, 14, colour,
-                          f"{bar.label}：{_number(bar.score)} 分"))
+        grade = band(bar.score)
+        body.append(_rect(0, y + 20, track * bar.score / 100, 14, grade.colour,
+                          f"{bar.label}：{_number(bar.score)} 分（{grade.label}）"))
         body.append(_label(WIDTH, y + 32, _number(bar.score), "end"))
+        if bar.mark:
+            body.append(_label(WIDTH, y + FONT, bar.mark, "end", RED, 12))
     if not bars:
         body.append(_label(0, 20, "暂无评议对象", fill=MUTED))
     return _svg(max(len(bars) * row + 8, 30), title, body)
@@ -126,7 +147,7 @@ def ratings_per_day(title: str, days: Sequence[tuple[date, int]]) -> str:
     first, last = min(counts), max(counts)
     span = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     peak = max(counts.values())
-    top, bottom, height = 22, 150, 172
+    top, bottom, height = 40, 168, 190  # room for the caption above the tallest bar's number
     slot = min(WIDTH / len(span), 40.0)  # a few days do not make fat bars
     body = [_label(0, 14, f"单日最多 {peak} 份，共 {sum(counts.values())} 份", fill=MUTED, size=12),
             f'<line x1="0" y1="{bottom}" x2="{WIDTH}" y2="{bottom}" stroke="{GREY}"/>']

@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 
 #: what a job exports: one table, or the three-sheet workbook
 KINDS = {"responses": "评议结果", "tallies": "分项统计", "rankings": "排名",
-         "workbook": "评议结果、分项统计、排名"}
+         "all": "评议结果、分项统计、排名"}
 #: a running job whose heartbeat is older than this is taken to be orphaned and runs again
 LEASE = timedelta(minutes=10)
 #: a job that has been started this often without finishing is failed instead of retried
@@ -66,7 +66,7 @@ class ExportJob(Base):
     __tablename__ = "export_jobs"
     __table_args__ = (
         CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),
-        CheckConstraint("kind IN ('responses', 'tallies', 'rankings', 'workbook')", name="kind"),
+        CheckConstraint("kind IN ('responses', 'tallies', 'rankings', 'all')", name="kind"),
         Index("ix_export_jobs_status_heartbeat", "status", "heartbeat_at"),
     )
 
@@ -190,10 +190,10 @@ def build_tables(session: Session, job: ExportJob) -> tuple[list[Table], int]:
     visible = set(job.unit_ids) if job.unit_ids is not None else None
     tables: list[Table] = []
     total = 0
-    if job.kind in ("responses", "workbook"):
+    if job.kind in ("responses", "all"):
         # Fraud signals are for admins: a unit must not learn how its raters are screened.
         tables.append(responses_table(session, campaign, tally_filter, visible,
-                                      with_signals=visible is None))
+                                      with_signals=visible is None, guard_formulas=False))
         where = [Response.campaign_id == campaign.id, *tally_filter.conditions()]
         if visible is not None:
             where.append(Response.unit_id.in_(sorted(visible)))
@@ -201,7 +201,7 @@ def build_tables(session: Session, job: ExportJob) -> tuple[list[Table], int]:
     if job.kind != "responses":
         tally = campaign_tally(session, campaign, tally_filter).restricted(visible)
         for kind, make in (("tallies", tallies_table), ("rankings", rankings_table)):
-            if job.kind in (kind, "workbook"):
+            if job.kind in (kind, "all"):
                 table = make(tally)
                 rows = list(table.rows)
                 tables.append(Table(table.title, table.headers, rows))

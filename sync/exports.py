@@ -1,7 +1,8 @@
 """Export tables as (headers, rows), and CSV/XLSX writers that stream and stop formula injection.
 
 Tables are plain (headers, rows) pairs; rows may be a generator so a million responses never sit
-in memory. Writers neutralise every text cell that a spreadsheet would run as a formula.
+in memory. CSV prefixes text a spreadsheet would run as a formula with an apostrophe (OWASP's
+advice for CSV); XLSX writes every text as an explicit text cell, which is never a formula.
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ PAGE_SIZE = 5000
 def responses_table(session: Session, campaign: Campaign,
                     tally_filter: TallyFilter | None = None,
                     unit_ids: Collection[int] | None = None,
-                    with_signals: bool = True, page_size: int = PAGE_SIZE) -> Table:
+                    with_signals: bool = True, page_size: int = PAGE_SIZE,
+                    guard_formulas: bool = True) -> Table:
     """One row per stored response, one column per item (the level label); streamed.
 
     Excluded ratings stay in the file, marked, with the reason; fraud signals (for admins)
@@ -90,11 +92,13 @@ def responses_table(session: Session, campaign: Campaign,
     ends between pages, so a million-row download neither loads everything nor pins the store.
 
     Built for speed (a million rows): plain tuples without ORM or type processing, every label
-    looked up in maps built (and guarded against formulas) once, a page's answers in one
-    query pivoted in Python. Rows come out already guarded (`Table.guarded`).
+    looked up in maps built (and guarded against formulas) once, one flat query per page.
+    With `guard_formulas` (for CSV) text comes out already neutralised, as `Table.guarded_pages`;
+    without it (XLSX: text cells are never formulas) text is as typed.
     """
+    guard = neutralise if guard_formulas else _as_typed
     items = campaign.questionnaire.items
-    identities = {c.key: neutralise(c.label) for c in campaign.questionnaire.identities}
+    identities = {c.key: guard(c.label) for c in campaign.questionnaire.identities}
     headers = ["编号", "评议活动", "单位代码", "单位名称", "评议方式", "走访",
                "提交时间(北京时间)", "接收时间(北京时间)",
                *[i.label for i in items], "评议人员身份", "意见建议", "标记",
@@ -104,13 +108,13 @@ def responses_table(session: Session, campaign: Campaign,
     column_of_item = {item_id: column_of_key[key]
                       for item_id, key in item_keys(session, campaign).items()
                       if key in column_of_key}
-    level_labels = {level_id: neutralise(label) for level_id, label in
+    level_labels = {level_id: guard(label) for level_id, label in
                     session.execute(select(ScaleLevel.id, ScaleLevel.label)).all()}
-    units = {u.id: (neutralise(u.code), neutralise(u.name)) for u in campaign.units}
-    places = {visit_id: neutralise(place) for visit_id, place in session.execute(
+    units = {u.id: (guard(u.code), guard(u.name)) for u in campaign.units}
+    places = {visit_id: guard(place) for visit_id, place in session.execute(
         select(Visit.id, Visit.place).where(Visit.campaign_id == campaign.id)).all()}
     channels = {**{c.value: label for c, label in CHANNEL_LABELS.items()}}
-    title = neutralise(campaign.title)
+    title = guard(campaign.title)
     where = [Response.campaign_id == campaign.id,
              *(tally_filter or TallyFilter()).conditions()]
     if unit_ids is not None:
@@ -156,13 +160,13 @@ def responses_table(session: Session, campaign: Campaign,
                  flags, excluded, reason, *answers) in found:
                 code, name = units.get(unit_id, ("", ""))
                 # None (no visit, no answer) is written as an empty cell
-                row = [neutralise(uuid), title, code, name, channels[channel],
+                row = [guard(uuid), title, code, name, channels[channel],
                        places.get(visit_id), beijing(created), beijing(received),
                        *map(levels, answers),
-                       identities.get(identity, neutralise(identity)) if identity else "",
-                       neutralise(comment) if comment else "",
-                       _flags_text(flags), "是" if excluded else "",
-                       neutralise(reason) if reason else ""]
+                       identities.get(identity) or guard(identity) if identity else "",
+                       guard(comment) if comment else "",
+                       guard(_flags_text(flags)), "是" if excluded else "",
+                       guard(reason) if reason else ""]
                 if signals is not None:
                     row.append(_signals_text(signals, rid))
                 append(row)
@@ -171,7 +175,12 @@ def responses_table(session: Session, campaign: Campaign,
             after = (_as_datetime(last[5]), last[0])
 
     paged = pages()
-    return Table("评议结果", headers, chain.from_iterable(paged), guarded_pages=paged)
+    return Table("评议结果", headers, chain.from_iterable(paged),
+                 guarded_pages=paged if guard_formulas else None)
+
+
+def _as_typed(value: Any) -> Any:
+    return value
 
 
 def _as_datetime(value: str | datetime) -> datetime:
@@ -207,7 +216,7 @@ def _flags_text(flags: str | list[str] | None) -> str:
     """Review flags (JSON text) as "a,b"; most responses have none."""
     if not flags or flags == "[]":
         return ""
-    return neutralise(",".join(json.loads(flags) if isinstance(flags, str) else flags))
+    return ",".join(json.loads(flags) if isinstance(flags, str) else flags)
 
 
 def _signals_text(signals: SignalReport, response_id: int) -> str:
@@ -306,13 +315,20 @@ def _display_width(value: Any) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def _xlsx_value(value: Any) -> Any:
-    """Numbers stay numbers; text is neutralised and stripped of characters XLSX cannot hold."""
+def _xlsx_cell(sheet: WriteOnlyWorksheet, value: Any) -> Any:
+    """Numbers stay numbers; text becomes a text cell as typed (no apostrophe).
+
+    An explicit string cell (inline string, data type "s") is never a formula, whatever it
+    starts with, so OWASP's payloads arrive as the text the rater wrote. Characters XLSX cannot
+    hold are dropped.
+    """
     if isinstance(value, bool):
-        return "是" if value else ""
+        value = "是" if value else ""
     if isinstance(value, int | float) or value is None:
         return value
-    return neutralise(ILLEGAL_CHARACTERS_RE.sub("", str(value)))
+    cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", str(value)))
+    cell.data_type = "s"
+    return cell
 
 
 HEADER_FONT = Font(bold=True, color="FFFFFF")
@@ -330,13 +346,13 @@ def _write_sheet(sheet: WriteOnlyWorksheet, table: Table, sample_size: int) -> i
     sheet.freeze_panes = "A2"
     header_cells = []
     for header in table.headers:
-        cell = WriteOnlyCell(sheet, value=_xlsx_value(header))
+        cell = _xlsx_cell(sheet, header)
         cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, HEADER_ALIGNMENT
         header_cells.append(cell)
     sheet.append(header_cells)
     count = 0
     for row in chain(sample, rows):
-        sheet.append([_xlsx_value(v) for v in row])
+        sheet.append([_xlsx_cell(sheet, v) for v in row])
         count += 1
     return count
 

@@ -33,7 +33,7 @@ from .integrity.repeats import REPEAT_DEVICE as REPEAT_DEVICE  # re-exported: th
 from .integrity.repeats import claim_first_ratings
 from .link_cache import CachedLink, LinkCache, LinkView, read_version, version_query
 from .links import check_campaign_open
-from .models import Answer, Conflict, Response
+from .models import Answer, Channel, Conflict, Response
 from .push.outbox import enqueue_pushes
 from .reports.totals import apply_delta
 from .schemas import (
@@ -44,6 +44,7 @@ from .schemas import (
     unstorable,
     usable_device_id,
 )
+from .versions import VersionRejected, apply_versions, check_version, lock_device, version_fields
 
 STORED = "stored"
 DUPLICATE = "duplicate"
@@ -118,6 +119,9 @@ def content_hash(campaign_id: int, unit_code: str, data: dict[str, Any]) -> str:
         "comment": (data.get("comment") or "").strip(),
         "identity": data.get("identity") or "",
     }
+    if data.get("replaces"):  # a correction or void: what it replaces is part of what it says
+        canonical.update(replaces=str(data["replaces"]), void=bool(data.get("void")),
+                         void_reason=(data.get("void_reason") or "").strip())
     blob = json.dumps(canonical, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -193,6 +197,7 @@ class _Preparer:
         self.now = now
         self.today = local_day(now)  # follow-ups open and fall due by the local calendar
         self.client_ip: str | None = None  # evidence for fraud signals (sync.integrity.signals)
+        self.session: Session | None = None  # reads a replaced rating's link and phone
         self._resolved: dict[str, CachedLink | LinkError] = {}
 
     def index(self, link: CachedLink) -> QuestionnaireIndex:
@@ -228,12 +233,17 @@ class _Preparer:
             raise ItemRejected(f"评议对象“{quote(data['unit'])}”不在此链接范围内。",
                                "unit_unknown")
         questionnaire = self.index(link)
-        answers = _check_answers(questionnaire, data)
+        answers = [] if data["void"] else _check_answers(questionnaire, data)
         identity = data["identity"] or None
         if identity is not None and identity not in questionnaire.identities:
             raise ItemRejected(f"无效的评议人员身份“{quote(identity)}”。", "identity_unknown")
-        if identity is None and questionnaire.identity_required:
+        if identity is None and questionnaire.identity_required and not data["void"]:
             raise ItemRejected("请选择评议人员身份。", "identity_required")
+        try:
+            check_version(self.session, data, link.link.id,  # type: ignore[arg-type]
+                          link.channel, self.device_id)
+        except VersionRejected as exc:
+            raise ItemRejected(exc.message, exc.code) from exc
         digest = content_hash(link.campaign.id, unit.code, data)
         uuid = str(data["id"])
         row = {
@@ -254,6 +264,7 @@ class _Preparer:
             "is_repeat": False,
             "meta": data["meta"],
             "rater_id": link.link.rater_id,
+            **version_fields(data),
             "receipt_issued_at": timing.receipt_issued_at,
         }
         follow_up = follow_up_row(link.campaign, unit.id, row["comment"],
@@ -334,6 +345,7 @@ def merge_batch(
             with write_transaction(session):
                 preparer = _Preparer(cache.view(session), signer, device_id, now)
                 preparer.client_ip = client_ip
+                preparer.session = session
                 return _merge(session, cache, preparer, raw_items, loaded)
         except _StaleCache:
             continue
@@ -401,6 +413,10 @@ def _store(session: Session,
     firsts = sorted(first_by_uuid.values(), key=lambda i: i.uuid)
     order = {uuid: n for n, uuid in enumerate(first_by_uuid)}
 
+    # Only visit-type links take corrections and voids: a poster batch pays no extra statement.
+    versionable = [i for i in firsts if i.row["channel"] != Channel.ONLINE]
+    if versionable:
+        lock_device(session, firsts[0].row["device_id"])  # one device per batch
     conn = session.connection()
     # executemany through SQLAlchemy's "insertmanyvalues": batched multi-row INSERTs whose
     # compiled form is cached, with RETURNING naming the rows this call really inserted.
@@ -422,7 +438,14 @@ def _store(session: Session,
     inserted = [i.row for i in firsts if i.uuid in new_ids]
     inserted.sort(key=lambda row: order[row["uuid"]])  # request order: the first one counts
     repeated = claim_first_ratings(session, insert, inserted, new_ids)
-    apply_delta(session, set(new_ids.values()) - {new_ids[r["uuid"]] for r in repeated}, 1)
+    counting = set(new_ids.values()) - {new_ids[r["uuid"]] for r in repeated}
+    if versionable:  # corrections and voids (visit links): what stops counting, old and new
+        silent, replaced = apply_versions(
+            session, [(new_ids[i.uuid], i.row) for i in versionable if i.uuid in new_ids],
+            set(new_ids.values()))
+        counting -= silent
+        apply_delta(session, replaced, -1)
+    apply_delta(session, counting, 1)
     pushed = [new_ids[i.uuid] for i in firsts if i.push and i.uuid in new_ids]
     if pushed:  # only campaigns with a webhook pay for the outbox row
         enqueue_pushes(session, pushed)

@@ -280,6 +280,8 @@ class Campaign(Base):
     supervision_phone: Mapped[str | None] = mapped_column(String(50))
     #: how many units at the bottom of each category are flagged for tracking
     bottom_n: Mapped[int] = mapped_column(Integer, default=2)
+    #: below this many ratings a unit's score and rank carry a small-sample note
+    min_ratings: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaires.id"))
     #: the earlier round these units are compared with
     previous_campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
@@ -461,6 +463,14 @@ class Response(Base):
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     #: set from a signed personal link: the pool rater (their name never sits here)
     rater_id: Mapped[int | None] = mapped_column(ForeignKey("pool_raters.id"))
+    #: a correction or void names the rating it replaces (its UUID); evidence from the phone
+    replaces: Mapped[str | None] = mapped_column(String(36), index=True)
+    #: a void: withdraws the rating it replaces, with a reason; never counted itself
+    is_void: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    void_reason: Mapped[str | None] = mapped_column(Text)
+    #: set (once) when a later version from the same link and phone replaced this one
+    superseded_by: Mapped[str | None] = mapped_column(String(36))
+    superseded_at: Mapped[datetime | None]
     #: when the server issued the form receipt the phone sent with it (form opened), if any
     receipt_issued_at: Mapped[datetime | None]
     #: set when an admin excludes the rating from tallies (a fraud flag, an upheld appeal);

@@ -12,7 +12,16 @@ import unicodedata
 from datetime import datetime, timezone
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates,
+    validates_schema,
+)
 
 from .followups.intake import CONTACT_ERROR, normalise_phone
 
@@ -124,6 +133,20 @@ class ResponseItemSchema(_ChineseSchema):
                                              error=f"评议人员身份代码不能超过 {MAX_KEY} 个字符。"),
                     error_messages={"invalid": "必须是字符串。"})
     meta = fields.Dict(load_default=dict, error_messages={"invalid": "必须是对象。"})
+    #: a correction or void names the rating it replaces (sync/versions.py)
+    replaces = fields.UUID(load_default=None, allow_none=True,
+                           error_messages={"invalid_uuid": "必须是 UUID。"})
+    void = fields.Boolean(load_default=False, error_messages={"invalid": "必须是 true 或 false。"})
+    void_reason = Text(load_default=None, allow_none=True,
+                       validate=validate.Length(max=200, error="作废原因不能超过 200 字。"),
+                       error_messages={"invalid": "必须是字符串。"})
+
+    @validates_schema
+    def _void_has_reason(self, data: dict[str, Any], **_: object) -> None:
+        if data.get("void") and not (data.get("void_reason") or "").strip():
+            raise ValidationError("作废评议须写明原因。", "void_reason")
+        if data.get("void") and data.get("answers"):
+            raise ValidationError("作废的评议不能包含评价。", "answers")
     #: the form receipt the server issued when this rating's form was opened
     receipt = Text(load_default=None, allow_none=True,
                    validate=validate.Length(1, MAX_RECEIPT,

@@ -39,11 +39,13 @@ def test_demo_prints_a_login_and_working_links(runner, client, session):
     assert sorted(c.name for c in campaign.categories) == sorted(
         ["党群工作部门", "政府工作部门", "企事业单位", "中直单位"])
     assert _log_in(client, login.group(1), login.group(2)).status_code == 302
-    # Running it again reuses the campaign and prints a fresh password.
+    # Running it again reuses the campaign and keeps the first run's password.
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 0
+    assert f"admin login: admin / {login.group(2)}" in again.output
     session.rollback()
     assert len(session.scalars(select(Campaign)).all()) == 1
+    assert _log_in(client, "admin", login.group(2)).status_code == 302
 
 
 def test_link_command(runner, client, make_campaign):

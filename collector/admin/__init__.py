@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from sync.followups.home import secretary_home
+from sync.models import Campaign
+from sync.reports import campaign_tally, local_time
 
 from ..auth import (
     authenticate,
@@ -18,8 +21,15 @@ from ..auth import (
     login_required,
 )
 from ..extensions import db, limiter
+from .reports import present
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.app_template_filter("beijing")
+def _beijing(moment: datetime | None) -> str:
+    """A stored UTC time as every page shows it: Beijing time, to the minute."""
+    return local_time(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
 def _safe_next(target: str | None) -> str:
@@ -70,7 +80,16 @@ def index():  # type: ignore[no-untyped-def]
     if user.is_admin:
         return redirect(url_for("admin.campaigns"))
     cards = secretary_home(db.session, list(user.units))
-    return render_template("admin/index.html", user=user, cards=cards)
+    # Each unit's headline numbers (score, rank, 满意率, ratings), per campaign of theirs.
+    results = {}
+    for campaign_id in {u.campaign_id for u in user.units}:
+        campaign = db.session.get(Campaign, campaign_id)
+        tally = campaign_tally(db.session, campaign, compare=False)
+        results.update({u.id: tally.unit(u.id) for u in user.units
+                        if u.campaign_id == campaign_id})
+    return render_template("admin/index.html", user=user, cards=cards, results=results,
+                           points=present.points, percent=present.percent,
+                           rank_text=present.rank_text)
 
 
 # Routes on bp.

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
+from flask import Response as FlaskResponse
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
@@ -23,8 +25,10 @@ from sync.campaigns import (
     update_campaign,
     update_unit,
 )
+from sync.clock import local_today
 from sync.models import Campaign, CampaignStatus, Category, Response, Unit
 from sync.questionnaires import (
+    ChoiceEdit,
     ItemEdit,
     QuestionnaireEdit,
     edit_questionnaire,
@@ -49,6 +53,8 @@ from .forms import (
 )
 
 NEW_ITEM_ROWS = 3
+#: a new campaign's proposed length, the close date a cadre then adjusts
+NEW_CAMPAIGN_DAYS = 30
 
 
 def campaign_or_404(campaign_id: int) -> Campaign:
@@ -66,6 +72,8 @@ def _campaign_fields(form: CampaignForm) -> dict:
               "bottom_n": form.bottom_n.data, "status": CampaignStatus(form.status.data)}
     if form.min_seconds.data is not None:  # left empty: keep the setting (default 8)
         fields["min_seconds"] = form.min_seconds.data
+    if form.min_ratings.data is not None:  # left empty: keep the setting (default 30)
+        fields["min_ratings"] = form.min_ratings.data
     return fields
 
 
@@ -87,7 +95,10 @@ def campaigns():  # type: ignore[no-untyped-def]
 @admin_required
 def new_campaign():  # type: ignore[no-untyped-def]
     """Create a campaign with a questionnaire from a built-in template."""
-    form = NewCampaignForm()
+    today = local_today()  # a fresh form proposes this year and a month from today
+    form = (NewCampaignForm() if request.method == "POST" else
+            NewCampaignForm(year=today.year, opens_on=today,
+                            closes_on=today + timedelta(days=NEW_CAMPAIGN_DAYS)))
     if form.validate_on_submit():
         fields = _campaign_fields(form)
         campaign = create_campaign(db.session, fields.pop("title"), fields.pop("year"),
@@ -207,6 +218,16 @@ def create_unit(campaign_id: int):  # type: ignore[no-untyped-def]
     return _units_page(campaign, 422, unit_form=form)
 
 
+@bp.get("/units-sample.csv")
+@admin_required
+def unit_sheet_sample():  # type: ignore[no-untyped-def]
+    """A sample unit sheet to fill in: the header row and a few rows from seed 001."""
+    rows = [",".join(HEADERS), "党群工作部门,DQ01,组织部", "政府工作部门,ZF01,市场监管局",
+            "企事业单位,QY01,供电公司", "中直单位,ZZ01,税务局"]
+    return FlaskResponse("\ufeff" + "\r\n".join(rows) + "\r\n", mimetype="text/csv; charset=utf-8",
+                         headers={"Content-Disposition": "attachment; filename=units-sample.csv"})
+
+
 @bp.route("/units/<int:unit_id>/edit", methods=["GET", "POST"])
 @admin_required
 def edit_unit(unit_id: int):  # type: ignore[no-untyped-def]
@@ -254,19 +275,47 @@ def import_unit_sheet(campaign_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("admin.units", campaign_id=campaign.id))
 
 
+def _rows(prefix: str) -> list[int]:
+    """Row numbers N of posted fields PREFIX-N-*, in order."""
+    return sorted({int(m.group(1)) for k in request.form
+                   if (m := re.fullmatch(prefix + r"-([0-9]{1,4})-\w+", k))})
+
+
+def _int(name: str, default: int | None) -> int | None:
+    """A posted whole number; absent gives the default, anything else -1 (out of every range,
+    so the check names the field and its range)."""
+    if name not in request.form:
+        return default
+    value = request.form.get(name, "").strip()
+    return int(value) if value.lstrip("-").isdigit() and len(value) < 6 else -1
+
+
 def _posted_items() -> list[ItemEdit]:
-    """Read the questionnaire table: rows item-N-*, in order, skipping removed and blank new."""
-    indices = sorted({int(m.group(1)) for k in request.form
-                      if (m := re.fullmatch(r"item-([0-9]{1,4})-\w+", k))})
+    """Read the questionnaire table: rows item-N-*, sorted by their 序号, skipping removed and
+    blank new rows."""
     items = []
-    for n in indices:
+    for n in _rows("item"):
         key = request.form.get(f"item-{n}-key") or None
         label = request.form.get(f"item-{n}-label", "")
         if request.form.get(f"item-{n}-remove") or (key is None and not label.strip()):
             continue
-        items.append(ItemEdit(label=label, required=bool(request.form.get(f"item-{n}-required")),
-                              key=key))
-    return items
+        order = _int(f"item-{n}-order", n + 1)
+        items.append((order, n, ItemEdit(
+            label=label, required=bool(request.form.get(f"item-{n}-required")), key=key,
+            weight=_int(f"item-{n}-weight", None))))
+    return [item for _, _, item in sorted(items, key=lambda t: (t[0], t[1]))]
+
+
+def _posted_choices(prefix: str, scored: bool = False) -> list[ChoiceEdit] | None:
+    """Identity (ident-N-*) or level (level-N-*) rows; a blank label removes the row.
+    None when the form has no such rows (nothing to change)."""
+    rows = _rows(prefix)
+    if not rows:
+        return None
+    return [ChoiceEdit(label=request.form.get(f"{prefix}-{n}-label", ""),
+                       key=request.form.get(f"{prefix}-{n}-key") or None,
+                       score=(_int(f"{prefix}-{n}-score", -1) or 0) if scored else 0)
+            for n in rows if request.form.get(f"{prefix}-{n}-label", "").strip()]
 
 
 @bp.route("/campaigns/<int:campaign_id>/questionnaire", methods=["GET", "POST"])
@@ -280,7 +329,8 @@ def questionnaire(campaign_id: int):  # type: ignore[no-untyped-def]
             title=request.form.get("title", ""),
             comment_label=request.form.get("comment_label", ""),
             identity_required=bool(request.form.get("identity_required")),
-            items=_posted_items())
+            items=_posted_items(), identities=_posted_choices("ident"),
+            levels=_posted_choices("level", scored=True))
         before = campaign.questionnaire
         before_snapshot = questionnaire_snapshot(before)
         try:

@@ -87,6 +87,9 @@ class CampaignForm(ChineseForm):
     bottom_n = IntegerField("每类后几名重点跟踪", [InputRequired("请填写跟踪名次。"),
                                                NumberRange(0, 50, "应在 0 到 50 之间。")],
                             default=2)
+    min_ratings = IntegerField("样本量提示（每个单位少于几份评议时标注“样本少”）",
+                               [Optional(), NumberRange(0, 100000, "应在 0 到 100000 之间。")],
+                               default=30)
     min_seconds = IntegerField(
         "最短作答秒数（少于此用时的评议提示“用时过短”）",
         [Optional(), NumberRange(0, 600, "应在 0 到 600 之间。")],

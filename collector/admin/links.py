@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
-from sqlalchemy import select
+from flask import Response as HttpResponse
+from flask import abort, current_app, flash, redirect, render_template, url_for
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from qr.codes import build_qr, qr_svg, short_url
 from qr.links import LinkPurpose
 from sync.audit import VISIT_FIELDS, link_snapshot, snapshot
 from sync.campaigns import create_visit
 from sync.links import issue_link, reissue_link, revoke_link
-from sync.models import Campaign, Channel, Link, Unit, Visit
+from sync.models import Campaign, Channel, Link, Response, Unit, Visit
 from sync.posters import poster_links
 
 from ..audit import audit
@@ -43,8 +45,13 @@ def _links_page(campaign: Campaign, link_form: LinkForm | None = None,
                                                   Link.purpose != LinkPurpose.PERSONAL.value)
                                .options(selectinload(Link.units), selectinload(Link.visit))
                                .order_by(Link.revoked_at.is_not(None), Link.id)).all()
+    # Ratings per link: one GROUP BY over the campaign (running totals may serve this later).
+    counts = dict(db.session.execute(
+        select(Response.link_id, func.count()).where(Response.campaign_id == campaign.id)
+        .group_by(Response.link_id)).all())
     return render_template(
         "admin/campaigns/links.html", campaign=campaign, links=links, form_url=form_url,
+        short_url=_short_url, counts=counts,
         visits=_visits(campaign), link_form=link_form or _link_form(campaign, bound=False),
         visit_form=visit_form or VisitForm(formdata=None)), status
 
@@ -108,6 +115,22 @@ def create_visit_page(campaign_id: int):  # type: ignore[no-untyped-def]
     db.session.commit()
     flash(f"已添加走访“{visit.place}”，请为它生成入户访谈链接。")
     return redirect(url_for("admin.links", campaign_id=campaign.id))
+
+
+def _short_url(link: Link) -> str | None:
+    """The printed short URL (/q/CODE) of a link, the one people type and QR codes encode."""
+    if not link.short_code:
+        return None
+    return short_url(current_app.config["PUBLIC_BASE_URL"], link.short_code)
+
+
+@bp.get("/links/<int:link_id>/qr.svg")
+@admin_required
+def link_qr(link_id: int):  # type: ignore[no-untyped-def]
+    """A QR code of the link's short URL (the long signed URL when it has no short code)."""
+    link = _link_or_404(link_id)
+    svg = qr_svg(build_qr(_short_url(link) or form_url(link), max_version=40))
+    return HttpResponse(svg, mimetype="image/svg+xml")
 
 
 def _link_or_404(link_id: int) -> Link:

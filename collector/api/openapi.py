@@ -116,6 +116,10 @@ class UnitTallySchema(Schema):
     satisfaction_rate = fields.Float(required=True, allow_none=True)
     rank = fields.Integer(required=True, allow_none=True)
     bottom = fields.Boolean(required=True)
+    ranked_in_category = fields.Integer(required=True, metadata={
+        "description": "units of its category with a rank (the n of 第 r 名 / 共 n)"})
+    small_sample = fields.Boolean(required=True, metadata={
+        "description": "fewer ratings than the campaign's min_ratings"})
     bottom_twice = fields.Boolean(required=True)
     previous = fields.Nested(PreviousResultSchema, required=True, allow_none=True)
     items = fields.List(fields.Nested(TallyCellSchema), required=True)
@@ -152,6 +156,7 @@ class TallyCampaignSchema(Schema):
     id = fields.Integer(required=True)
     title = fields.String(required=True)
     bottom_n = fields.Integer(required=True)
+    min_ratings = fields.Integer(required=True)
     previous_campaign_id = fields.Integer(required=True, allow_none=True)
 
 

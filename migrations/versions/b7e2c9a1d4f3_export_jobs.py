@@ -35,7 +35,7 @@ def upgrade():
         sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
         sa.Column('heartbeat_at', sa.DateTime(timezone=True), nullable=True),
         sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
-        sa.CheckConstraint("kind IN ('responses', 'tallies', 'rankings', 'workbook')",
+        sa.CheckConstraint("kind IN ('responses', 'tallies', 'rankings', 'all')",
                            name=op.f('ck_export_jobs_kind')),
         sa.CheckConstraint("status IN ('queued', 'running', 'done', 'failed')",
                            name=op.f('ck_export_jobs_status')),

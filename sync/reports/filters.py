@@ -21,9 +21,11 @@ def counted() -> ColumnElement[bool]:
     """The one rule for which stored responses count in tallies, totals and scores.
 
     A device's repeat rating of a poster unit and a rating an admin excluded (fraud flag,
-    upheld appeal) are kept and exported, but never counted.
+    upheld appeal) are kept and exported, but never counted. Of a corrected rating only the
+    latest version counts, and a void counts nothing (sync/versions.py).
     """
-    return and_(Response.is_repeat.is_(False), Response.excluded_at.is_(None))
+    return and_(Response.is_repeat.is_(False), Response.excluded_at.is_(None),
+                Response.superseded_at.is_(None), Response.is_void.is_(False))
 
 
 class FilterError(ValueError):

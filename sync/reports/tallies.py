@@ -77,6 +77,10 @@ class UnitResult:
     #: among the bottom N of its category (ties at the boundary share the flag)
     bottom: bool = False
     previous: PreviousResult | None = None
+    #: how many units of its category were ranked (the "共 N" of "第 r 名 / 共 N")
+    ranked_in_category: int = 0
+    #: fewer ratings than the campaign's small-sample threshold: read its score with care
+    small_sample: bool = False
 
     @property
     def answers(self) -> int:
@@ -140,6 +144,8 @@ class CampaignTally:
     categories: list[CategoryResult]
     previous_campaign_id: int | None = None
     previous_title: str | None = None
+    #: the campaign's small-sample threshold (ratings per unit)
+    min_ratings: int = 0
 
     def units(self) -> Iterator[UnitResult]:
         for category in self.categories:
@@ -172,13 +178,13 @@ class CampaignTally:
         return out
 
 
-def rank_category(units: list[UnitResult], bottom_n: int) -> None:
+def rank_category(units: list[UnitResult], bottom_n: int, min_ratings: int = 0) -> None:
     """Rank units by score, best first; equal scores share a rank; flag the bottom N.
 
     A unit is in the bottom N when fewer than N rated units of its category score below it, so
     units tied at the boundary are all flagged. Units without ratings are neither ranked nor
-    flagged, and a category with no more than N rated units flags nobody: being last of two says
-    nothing about the office.
+    flagged, and the mark needs at least 2·N rated units in the category, so it never covers
+    more than half of it: being last of two or three says little about an office.
     """
     rated = [(u.exact_score, u) for u in units if u.exact_score is not None]
     scores = sorted(score for score, _ in rated)
@@ -186,7 +192,9 @@ def rank_category(units: list[UnitResult], bottom_n: int) -> None:
         worse = bisect_left(scores, score)
         better = len(scores) - bisect_right(scores, score)
         unit.rank = better + 1
-        unit.bottom = len(rated) > bottom_n and worse < bottom_n
+        unit.ranked_in_category = len(rated)
+        unit.bottom = bottom_n > 0 and len(rated) >= 2 * bottom_n and worse < bottom_n
+        unit.small_sample = unit.respondents < min_ratings
     units.sort(key=lambda u: (u.rank is None, u.rank or 0, u.code))
 
 
@@ -250,11 +258,12 @@ def campaign_tally(session: Session, campaign: Campaign,
             cell.satisfied += row.n
 
     for category in categories:
-        rank_category(category.units, campaign.bottom_n)
+        rank_category(category.units, campaign.bottom_n, campaign.min_ratings)
 
     tally = CampaignTally(
         campaign.id, campaign.title, campaign.bottom_n, tally_filter,
-        [ItemInfo(i.key, i.label, i.weight) for i in items], level_labels, categories)
+        [ItemInfo(i.key, i.label, i.weight) for i in items], level_labels, categories,
+        min_ratings=campaign.min_ratings)
     if compare and campaign.previous_campaign_id:
         _attach_previous(session, tally, campaign.previous_campaign_id)
     return tally

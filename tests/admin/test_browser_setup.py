@@ -36,13 +36,13 @@ def test_setup_flow_in_chromium(browser, live_url, make_user, session, tmp_path,
         page.click("button:has-text('导入')")
         assert "已导入 2 个评议对象" in page.inner_text("body")
 
-        page.click("text=走访与链接")
+        page.click("nav.tabs >> text=链接")
         page.click("button:has-text('为每个评议对象生成海报链接')")
         assert "已为 2 个评议对象生成海报链接" in page.inner_text("body")
         page.screenshot(path=os.path.join(artifacts_dir, "admin-links.png"), full_page=True)
         first_url = page.locator("a.url").first.get_attribute("href")
 
-        page.click("text=问卷")
+        page.click("nav.tabs >> text=问卷")
         page.fill("input[name=item-0-label]", "办事效率")
         page.click("button:has-text('保存问卷')")
         assert "问卷已保存。" in page.inner_text("body")  # a new campaign is a draft: in place

@@ -213,7 +213,8 @@ def test_never_says_saved_when_the_phone_could_not_save(live_server, new_context
     context.set_offline(True)
     fill(page)
     submit(page)
-    page.wait_for_function("() => document.getElementById('st').textContent.startsWith('上传失败')")
+    page.wait_for_function("() => document.getElementById('st').textContent.startsWith('本机无法保存，请勿关闭本页；')")
+    assert page.get_attribute("#st", "class") == "msg err"  # a person must act: red
     page.wait_for_function("() => document.documentElement.dataset.pending === '1'")  # held in memory
 
     context.set_offline(False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from datetime import date
 
-from sync.charts import GREEN, RED, ScoreBar, level_distribution, ratings_per_day, score_bars
+from sync.charts import BANDS, ScoreBar, level_distribution, ratings_per_day, score_bars
 
 NS = "{http://www.w3.org/2000/svg}"
 
@@ -23,15 +23,16 @@ def texts(root: ET.Element) -> list[str]:
 
 def test_score_bars_scale_colour_and_escape():
     root = parse(score_bars("政府<类>", [
-        ScoreBar("1. 局<script>", 100.0), ScoreBar('2. 办" onmouseover="x', 50.0, flagged=True),
+        ScoreBar("1. 局<script>", 100.0), ScoreBar('2. 办" onmouseover="x', 50.0, mark="后2位"),
         ScoreBar("没有评议", None)]))
     assert root.find(f"{NS}title").text == "政府<类>"  # parsed back: it was escaped
     labels = texts(root)
     assert "1. 局<script>" in labels and '2. 办" onmouseover="x' in labels
-    assert "暂无评议" in labels and "100" in labels and "50" in labels
-    bars = [r for r in root.iter(f"{NS}rect") if r.get("fill") in (GREEN, RED)]
-    assert [(r.get("fill"), float(r.get("width"))) for r in bars] == [(GREEN, 344.0),
-                                                                      (RED, 172.0)]
+    assert "暂无评议" in labels and "100" in labels and "50" in labels and "后2位" in labels
+    # colour by score band (优秀 ≥ 90, 较差 < 60), the mark is text of its own
+    bars = [r for r in root.iter(f"{NS}rect") if r.find(f"{NS}title") is not None]
+    assert [(r.get("fill"), float(r.get("width"))) for r in bars] == [(BANDS[0].colour, 344.0),
+                                                                      (BANDS[-1].colour, 172.0)]
 
 
 def test_level_distribution_shares_add_up_per_item():

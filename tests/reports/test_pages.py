@@ -59,9 +59,10 @@ def test_results_page_shows_hand_computed_numbers(client, hand_built, make_user,
     assert "66.67%" in html  # ZF04 10 of 15
     rows = {name: next(r for r in html.split("<tr") if f">{name}</a>" in r)
             for name in ("市场监管局", "人社局", "住建局", "交通局")}
-    assert [("连续两轮后2位" in rows[n], "后2位" in rows[n]) for n in rows] == \
+    assert [("连续两轮后2位" in rows[n], 'bottom-tag">后2位' in rows[n]) for n in rows] == \
         [(False, False), (False, True), (False, True), (True, True)]
-    assert 'class="bottom"' in rows["交通局"] and 'class="bottom"' not in rows["市场监管局"]
+    assert "第 4 名 / 共 4" in rows["交通局"] and "样本少（3 份）" in rows["交通局"]
+    assert "不少于 4 个时才标记" in html  # the rule behind the mark is on the page
     assert "2023年度评议" in html
 
 

@@ -70,9 +70,13 @@ def test_scores_rates_and_ranks_match_hand_computation(session, hand_built):
     assert {c: units[c].rank for c in ("DQ01", "DQ02", "DQ03", "DQ04", "ZZ01")} == \
         {"DQ01": 1, "DQ02": 2, "DQ03": 3, "DQ04": None, "ZZ01": 1}
 
-    # Bottom two = fewer than two rated units below: ZF02 and ZF03 (1 below each), ZF04 (0);
-    # DQ02, DQ03; ZZ01 is alone (1 rated unit ≤ 2 flags nobody); unrated DQ04 is not flagged.
-    assert {c for c, u in units.items() if u.bottom} == {"ZF02", "ZF03", "ZF04", "DQ02", "DQ03"}
+    # Bottom two = fewer than two rated units below: ZF02 and ZF03 (1 below each), ZF04 (0).
+    # The mark needs 2·N = 4 rated units: 党群 has three (DQ04 unrated), 中直 one — no marks.
+    assert {c for c, u in units.items() if u.bottom} == {"ZF02", "ZF03", "ZF04"}
+    assert {c: units[c].ranked_in_category for c in ("ZF01", "DQ01", "ZZ01")} == \
+        {"ZF01": 4, "DQ01": 3, "ZZ01": 1}
+    # Every unit has fewer than the default 30 ratings: all ranked units carry the note.
+    assert all(u.small_sample for u in units.values() if u.rank)
 
     # Category order and order within category (rank, then code).
     assert [c.name for c in tally.categories] == ["政府工作部门", "党群工作部门", "中直单位"]

@@ -22,6 +22,7 @@ from flask import (
     url_for,
 )
 
+from sync.charts import BANDS
 from sync.exports import (
     Table,
     csv_chunks,
@@ -34,6 +35,7 @@ from sync.integrity.signals import LABELS as SIGNAL_LABELS
 from sync.integrity.signals import campaign_signals, excluded_by_unit, review_list
 from sync.models import Campaign, Channel, Unit
 from sync.reports import FilterError, TallyFilter, campaign_activity, campaign_tally, parse_filter
+from sync.versions import unit_history
 
 from ...audit import audit
 from ...auth import can_access_unit, current_user, login_required
@@ -44,6 +46,8 @@ from . import present
 bp = Blueprint("reports", __name__)
 
 EXPORT_TABLES = ("responses", "tallies", "rankings")
+#: table=all: the three tables as sheets of one workbook (as `collector export --format xlsx`)
+WORKBOOK = "all"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: small XLSX files (the follow-up ledger) are built in memory up to this size, then on disk
 SPOOL_BYTES = 8 * 1024 * 1024
@@ -57,6 +61,8 @@ def _bad_filter(exc: FilterError):  # type: ignore[no-untyped-def]
 @bp.context_processor
 def _formatters() -> dict[str, Any]:
     return {"points": present.points, "percent": present.percent, "beijing": present.beijing,
+            "rank_text": present.rank_text, "score_band": present.score_band,
+            "bands": BANDS,
             "channel_label": present.channel_label, "channels": list(Channel),
             "viewer": current_user()}
 
@@ -141,8 +147,9 @@ def unit_detail(campaign_id: int, unit_id: int):  # type: ignore[no-untyped-def]
     activity = campaign_activity(db.session, campaign, tally_filter, {unit.id}, comments=50)
     user = current_user()
     review = review_list(db.session, campaign, unit.id) if user and user.is_admin else None
+    history = unit_history(db.session, unit.id) if user and user.is_admin else []
     return render_template("admin/reports/unit.html", tally=tally, result=tally.unit(unit.id),
-                           review=review,
+                           review=review, history=history,
                            activity=activity, levels_chart=present.levels_chart(tally),
                            per_day_chart=present.per_day_chart(activity),
                            **_page_context(campaign, tally_filter))
@@ -180,13 +187,13 @@ def api_tallies(campaign_id: int):  # type: ignore[no-untyped-def]
 def export(campaign_id: int):  # type: ignore[no-untyped-def]
     """Stream responses, tallies or rankings as CSV (Excel files are jobs: export_jobs.py).
 
-    :raise 400: unknown table.
+    :raise 400: unknown table (or `all`, the workbook, as CSV).
     """
     campaign, visible = _campaign_scope(campaign_id)
     table_name = request.args.get("table", "responses")
     if table_name not in EXPORT_TABLES:
         return render_error(400, "导出内容只能是 responses（评议结果）、tallies（分项统计）"
-                                 "或 rankings（排名）。")
+                                 "或 rankings（排名）；all（整个工作簿）仅限 Excel。")
     tally_filter = _request_filter(campaign)
     if table_name == "responses":
         # Fraud signals are for admins: a unit must not learn how its raters are screened.
@@ -202,14 +209,17 @@ def export(campaign_id: int):  # type: ignore[no-untyped-def]
     return send_table(table, f"campaign-{campaign.id}-{table_name}.csv", "csv")
 
 
-def send_table(table: Table, filename: str, fmt: str) -> Response:
-    """Send a table as CSV (streamed) or XLSX (write-only, spooled) for download."""
+def send_table(tables: Table | list[Table], filename: str, fmt: str) -> Response:
+    """Send tables as CSV (streamed; the first table) or one XLSX workbook (write-only,
+    spooled), for download."""
+    if not isinstance(tables, list):
+        tables = [tables]
     if fmt == "csv":
-        return Response(stream_with_context(csv_chunks(table)),
+        return Response(stream_with_context(csv_chunks(tables[0])),
                         mimetype="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f"attachment; filename={filename}"})
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
-    write_xlsx(spool, [table])
+    write_xlsx(spool, tables)
     size = spool.tell()
     spool.seek(0)
     return Response(_drain(spool), mimetype=XLSX_MIMETYPE, headers={

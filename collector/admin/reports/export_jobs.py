@@ -30,6 +30,7 @@ from ...errors import render_error
 from ...extensions import db
 from . import (
     EXPORT_TABLES,
+    WORKBOOK,
     XLSX_MIMETYPE,
     _campaign_scope,
     _request_filter,
@@ -66,9 +67,9 @@ def start_export(campaign_id: int):  # type: ignore[no-untyped-def]
     """
     campaign, visible = _campaign_scope(campaign_id)
     kind = request.args.get("table", "responses")
-    if kind not in (*EXPORT_TABLES, "workbook"):
+    if kind not in (*EXPORT_TABLES, WORKBOOK):
         return render_error(400, "导出内容只能是 responses（评议结果）、tallies（分项统计）、"
-                                 "rankings（排名）或 workbook（三张表）。")
+                                 "rankings（排名）或 all（整个工作簿）。")
     tally_filter = _request_filter(campaign)
     user = current_user()
     job = create_job(db.session, campaign, user.id if user else None, kind,

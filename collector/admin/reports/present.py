@@ -6,7 +6,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from sync.charts import ScoreBar, level_distribution, ratings_per_day, score_bars
+from sync.charts import Band, ScoreBar, band, level_distribution, ratings_per_day, score_bars
 from sync.models import CHANNEL_LABELS, Channel
 from sync.reports import Activity, CampaignTally, UnitResult, local_time
 
@@ -24,16 +24,30 @@ def beijing(moment: Any) -> str:
     return local_time(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
+def rank_text(unit: UnitResult) -> str:
+    """"第 4 名 / 共 12": the rank means nothing without the size of the category."""
+    return f"第 {unit.rank} 名 / 共 {unit.ranked_in_category}" if unit.rank else "未排名"
+
+
 def _bar_label(unit: UnitResult) -> str:
-    return f"{unit.rank}. {unit.name}" if unit.rank else unit.name
+    return f"{unit.name}（{rank_text(unit)}）" if unit.rank else unit.name
+
+
+def bottom_tag(tally: CampaignTally) -> str:
+    return f"后{tally.bottom_n}位"
 
 
 def category_charts(tally: CampaignTally) -> list[tuple[str, Markup]]:
-    """Score bars per unit within each category."""
+    """Score bars per unit within each category, coloured by score band; marks as text."""
     return [(category.name, Markup(score_bars(  # noqa: S704 - sync.charts escapes all text
         f"{category.name}综合得分",
-        [ScoreBar(_bar_label(u), u.score, u.bottom) for u in category.units])))
+        [ScoreBar(_bar_label(u), u.score, bottom_tag(tally) if u.bottom else "")
+         for u in category.units])))
         for category in tally.categories]
+
+
+def score_band(score: float | None) -> Band | None:
+    return None if score is None else band(score)
 
 
 def levels_chart(tally: CampaignTally, title: str = "各评议内容档次分布") -> Markup:
@@ -54,6 +68,7 @@ def _unit_json(unit: UnitResult) -> dict[str, Any]:
         "id": unit.unit_id, "code": unit.code, "name": unit.name,
         "respondents": unit.respondents, "score": unit.score,
         "satisfaction_rate": unit.satisfaction_rate, "rank": unit.rank, "bottom": unit.bottom,
+        "ranked_in_category": unit.ranked_in_category, "small_sample": unit.small_sample,
         "bottom_twice": unit.bottom_twice,
         "previous": None if previous is None else {
             "campaign_id": previous.campaign_id, "score": previous.score,
@@ -68,6 +83,7 @@ def tally_json(tally: CampaignTally, activity: Activity) -> dict[str, Any]:
     """The API's view of a campaign's results and activity, charts included for the dashboard."""
     return {
         "campaign": {"id": tally.campaign_id, "title": tally.title, "bottom_n": tally.bottom_n,
+                     "min_ratings": tally.min_ratings,
                      "previous_campaign_id": tally.previous_campaign_id},
         "filter": tally.filter.to_params(),
         "levels": tally.levels,

@@ -9,7 +9,7 @@ var C = JSON.parse(document.getElementById("cfg").textContent), D = C.form, T = 
 var $ = function (id) { return document.getElementById(id); };
 var f = $("f"), st = $("st"), btn = f.querySelector("[type=submit]");
 var CACHE = "pingyi-v1", BATCH = 50, size = BATCH, fails = 0, busy = false, sent = false;
-var timer = 0, idb = null, mem = {}, dev = "", rated = {};
+var timer = 0, idb = null, mem = {}, dev = "", rated = {}, nth = 0;
 var html = document.documentElement;
 f.noValidate = true;  // our own messages, in Chinese, next to the item
 
@@ -134,13 +134,15 @@ function collect() {
     return "回访电话格式不正确：请填写 11 位手机号或带区号的固定电话，也可不填。";
   return { id: uuid(), token: T, unit: unit, created_at: new Date().toISOString(),
            answers: answers, comment: comment, identity: identity || null, meta: {},
-           receipt: D.receipt || null, t: Date.now(),
+           receipt: D.receipt || null, t: Date.now(), replaces: fixing || null,
            contact: f.elements.contact.value.trim() || null };
 }
 function wire(item) {  // the sync item, without the queue's own fields
-  return { id: item.id, token: item.token, unit: item.unit, created_at: item.created_at,
-           answers: item.answers, comment: item.comment, identity: item.identity, meta: item.meta,
-           receipt: item.receipt || null, contact: item.contact || null };
+  var w = { id: item.id, token: item.token, unit: item.unit, created_at: item.created_at,
+            answers: item.answers, comment: item.comment, identity: item.identity, meta: item.meta,
+            receipt: item.receipt || null, contact: item.contact || null };
+  if (item.replaces) { w.replaces = item.replaces; w["void"] = !!item["void"]; w.void_reason = item.void_reason || null; }
+  return w;
 }
 
 f.addEventListener("change", function () {
@@ -159,16 +161,20 @@ f.addEventListener("submit", function (e) {
   }
   btn.disabled = true;
   devReady.then(function () { return put(item); }).then(function (ok) {
+    if (C.visit) return remember(item).then(function () { return ok; });
+    return ok;
+  }).then(function (ok) {
     durable = ok;
     return kget("n:" + T);
   }).then(function (n) {
-    return Promise.all([kset("n:" + T, (n || 0) + 1), kset(ratedKey(item.unit), 1)]);
+    nth = (n || 0) + 1;
+    return Promise.all([kset("n:" + T, nth), kset(ratedKey(item.unit), 1)]);
   }).then(function () {
     btn.disabled = false;
     rated[item.unit] = 1;
-    if (C.poster) { f.hidden = true; $("thx").hidden = false; }
-    else { f.reset(); window.scrollTo(0, 0); }
-    say(durable ? "已保存在本机，正在上传…" : "本机无法保存，正在直接上传，请勿关闭本页…", durable ? "ok" : "err");
+    if (C.poster) { f.hidden = true; $("thx").hidden = false; if ($("oth")) $("oth").hidden = D.units.every(function (u) { return rated[u.code]; }); }
+    else { var who = picked("identity"); f.reset(); window.scrollTo(0, 0); if (C.visit) { nextUnit(item, who); if (item.replaces) unfix(); } }
+    say(durable ? "第 " + nth + " 份已保存在本机，正在上传…" : "本机无法保存，正在直接上传，请勿关闭本页…", durable ? "ok" : "err");
     sent = false;
     render();
     upload();
@@ -183,25 +189,24 @@ f.addEventListener("submit", function (e) {
 // alone. A lone item the server keeps failing on is set aside ("err") and retried alone, least
 // recently tried first, after the others: one bad item never holds back the rest of the queue.
 function settle(batch, results) {  // apply the server's per-item answers, in request order
+  var up = {};
   return Promise.all(batch.map(function (item, i) {
     var r = results[i] || {};
     if (r.id !== item.id && r.status !== "rejected") return null;  // not an answer about this item
-    if (r.status === "stored" || r.status === "duplicate") return del(item.id);
+    if (r.status === "stored" || r.status === "duplicate") { up[item.id] = 1; return del(item.id); }
     if (r.status === "rejected" || r.status === "conflict") {
       item.bad = r.status; item.why = r.error || r.status; delete item.err;
       return put(item);
     }
     return null;
-  }));
+  })).then(function () { return uploaded(up); });
 }
 
 function later(err) {  // capped exponential backoff with jitter, then a fresh pass
   fails += 1; busy = false;
   var wait = Math.min(60000, 1000 * Math.pow(2, fails)) * (0.5 + Math.random() / 2);
   timer = setTimeout(upload, wait);
-  var why = navigator.onLine === false ? "当前无网络" : (err && err.message && /[\u4e00-\u9fff]/.test(err.message) ? err.message : "网络不通");
-  var kept = Object.keys(mem).length ? "本机无法保存，请勿关闭本页" : "已保存在本机";
-  say("上传失败：" + why + "。" + kept + "，" + Math.ceil(wait / 1000) + " 秒后自动重试。", "err");
+  offlineSay(err, wait);
   render();
 }
 
@@ -280,6 +285,14 @@ function step(pass) {
   });
 }
 
+// Offline is normal in a village: a calm note while the phone holds the ratings; red only when
+// a person must act (this phone cannot keep them).
+function offlineSay(err, wait) {
+  var lost = Object.keys(mem).length, srv = err && err.message && /[\u4e00-\u9fff]/.test(err.message);
+  if (lost) return say("本机无法保存，请勿关闭本页；" + Math.ceil(wait / 1000) + " 秒后重试上传。", "err");
+  say((nth ? "第 " + nth + " 份" : "") + "已保存在本机，联网后自动上传" + (srv ? "（" + err.message + "）" : "") + "。", "ok");
+}
+
 function render() {
   return all().then(function (items) {
     var waiting = items.filter(function (i) { return !i.bad; });
@@ -293,8 +306,9 @@ function render() {
     });
     $("pb").hidden = !bad.length;
     html.setAttribute("data-pending", waiting.length);
-    if (!busy && sent && !waiting.some(function (i) { return !i.err; })) say(bad.length ? "上传完成，有 " + bad.length + " 份未能上传，原因见下方。" : "已上传，感谢您的评议。", bad.length ? "err" : "ok");
+    if (!busy && sent && !waiting.some(function (i) { return !i.err; })) say(bad.length ? "上传完成，有 " + bad.length + " 份未能上传，原因见下方。" : (C.poster ? "已上传。" : "已上传，感谢您的评议。"), bad.length ? "err" : "ok");
     if (!C.visit) return null;
+    listHistory();
     return Promise.all([kget("n:" + T), kget("last")]).then(function (v) {
       $("n").textContent = v[0] || 0;
       $("m").textContent = waiting.length;
@@ -303,9 +317,104 @@ function render() {
   });
 }
 
+// --- visit mode: one rater, several units; this phone's saved ratings; corrections and voids ---
+// A rating is never edited or removed here: a correction or a void is a new rating that names
+// the one it replaces, and both are uploaded (the server counts the latest version).
+var fixing = null, rater = {}, HK = "h:" + T;
+function history() { return kget(HK).then(function (h) { return h || []; }); }
+function remember(item) {
+  return history().then(function (h) { h.push(item); return kset(HK, h.slice(-300)); });
+}
+function uploaded(ids) {  // one read-modify-write for the whole batch
+  if (!C.visit) return null;
+  return history().then(function (h) {
+    h.forEach(function (e) { if (ids[e.id]) e.up = 1; });
+    return kset(HK, h);
+  });
+}
+function unitName(code) { var u = D.units.filter(function (x) { return x.code === code; })[0]; return u ? u.name : code || ""; }
+function summary(e) {
+  if (e["void"]) return "作废：" + e.void_reason;
+  var n = {};
+  D.items.forEach(function (it) {
+    it.levels.forEach(function (l) { if (e.answers[it.key] === l.key) n[l.label] = (n[l.label] || 0) + 1; });
+  });
+  return Object.keys(n).map(function (k) { return k + n[k]; }).join(" ") + (e.comment ? " · " + e.comment.slice(0, 12) : "");
+}
+function left() { return D.units.filter(function (u) { return !rater[u.code]; }); }
+function nextUnit(item, who) {
+  if (!$("nx")) return;
+  if (item.replaces) return;
+  rater[item.unit] = 1; rater.who = who;
+  var rest = left();
+  $("rp").textContent = (D.units.length - rest.length) + "/" + D.units.length;
+  $("nxb").hidden = !rest.length;
+  if (rest.length) $("nxb").textContent = "评议下一个单位：" + rest[0].name;
+  $("nx").hidden = false;
+}
+function pick(name, value) {
+  var e = f.querySelector('input[name="' + name + '"][value="' + value + '"]');
+  if (e) e.checked = true;
+}
+function listHistory() {
+  return history().then(function (h) {
+    var gone = {}, list = $("hl");
+    h.forEach(function (e) { if (e.replaces) gone[e.replaces] = e["void"] ? "已作废" : "已更正"; });
+    list.textContent = "";
+    h.slice().reverse().forEach(function (e) {
+      var li = document.createElement("li"), s = document.createElement("span");
+      s.textContent = when(e.t) + " " + unitName(e.unit) + " · " + summary(e) + " · " + (e.up ? "已上传" : "待上传") + (gone[e.id] ? " · " + gone[e.id] : "");
+      if (gone[e.id]) s.className = "off";
+      li.appendChild(s);
+      if (!gone[e.id] && !e["void"]) {
+        [["更正", fix], ["作废", drop]].forEach(function (b) {
+          var x = document.createElement("button");
+          x.type = "button"; x.textContent = b[0];
+          x.addEventListener("click", function () { b[1](e); });
+          li.appendChild(document.createElement("br")); li.appendChild(x);
+        });
+      }
+      list.appendChild(li);
+    });
+    $("hn").textContent = h.length;
+  });
+}
+function fix(e) {
+  f.reset();
+  if (f.elements.unit.tagName === "SELECT") f.elements.unit.value = e.unit;
+  Object.keys(e.answers).forEach(function (k) { pick("a." + k, e.answers[k]); });
+  f.elements.comment.value = e.comment || "";
+  if (e.identity) pick("identity", e.identity);
+  fixing = e.id;
+  $("fxw").textContent = when(e.t) + " " + unitName(e.unit);
+  $("fx").hidden = false; btn.textContent = "提交更正";
+  f.scrollIntoView();
+}
+function unfix() { fixing = null; $("fx").hidden = true; btn.textContent = "提交评议"; }
+function drop(e) {
+  var why = (window.prompt("作废 " + when(e.t) + " " + unitName(e.unit) + " 的评议。请写明原因（必填）：") || "").trim();
+  if (!why) return say("未作废：须写明原因。");
+  var v = { id: uuid(), token: T, unit: e.unit, created_at: new Date().toISOString(), answers: {}, comment: "",
+            identity: null, meta: {}, t: Date.now(), replaces: e.id, "void": true, void_reason: why.slice(0, 200) };
+  put(v).then(function () { return remember(v); }).then(function () {
+    say("已作废，作废记录已保存在本机，将与原评议一并上传。", "ok");
+    render(); upload();
+  });
+}
+
 // --- visit mode: counters, manual upload, export of the unsent queue ---
 if (C.visit) {
   $("vp").hidden = $("cnt").hidden = false;
+  $("fxc").addEventListener("click", function () { unfix(); f.reset(); });
+  if ($("nx")) {
+    $("nxb").addEventListener("click", function () {
+      f.elements.unit.value = left()[0].code;
+      if (rater.who) pick("identity", rater.who);
+      $("nx").hidden = true;
+      f.scrollIntoView();
+    });
+    $("nr").addEventListener("click", function () { rater = {}; f.reset(); $("nx").hidden = true; window.scrollTo(0, 0); });
+  }
   $("up").onclick = function () { fails = 0; upload({}); };
   $("ex").onclick = function () {
     all().then(function (items) {
@@ -324,7 +433,12 @@ if (C.visit) {
   if (/MicroMessenger/i.test(ua) && /iPhone|iPad|iPod/.test(ua)) $("ios").hidden = false;
 }
 
-// --- poster mode: one rating per phone per unit ---
+// --- poster mode: one rating per phone per unit; a multi-unit poster offers the others ---
+if ($("oth")) $("oth").addEventListener("click", function () {
+  f.reset(); $("thx").hidden = true; f.hidden = false; say("");
+  Array.prototype.forEach.call(f.querySelectorAll("option"), function (o) { if (rated[o.value]) o.disabled = true; });
+  window.scrollTo(0, 0);
+});
 C.rated.forEach(function (code) { rated[code] = 1; });
 Promise.all(D.units.map(function (u) { return kget(ratedKey(u.code)); })).then(function (marks) {
   var left = 0;
