@@ -1,7 +1,7 @@
 """Export jobs: XLSX files built by a background runner, with progress and a lease
 
 Revision ID: b7e2c9a1d4f3
-Revises: 0e1b8222968f
+Revises: 6a1e0b2c9d4f
 Create Date: 2026-11-25 13:10:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 
 revision = 'b7e2c9a1d4f3'
-down_revision = '0e1b8222968f'
+down_revision = '6a1e0b2c9d4f'
 branch_labels = None
 depends_on = None
 
