@@ -50,9 +50,9 @@ def test_secretary_exports_excel_on_a_phone(app, session, live_url, browser, mak
         page = context.new_page()
         page.goto(f"{live_url}/admin/campaigns/{campaign.id}/results")
         with page.expect_navigation():
-            page.locator(".exports form").first.locator("button").click()  # 评议结果 · Excel
+            page.click("button:has-text('下载 Excel 工作簿')")
         assert "/admin/exports/" in page.url
-        assert page.locator("h1").inner_text() == "导出 Excel：评议结果"
+        assert page.locator("h1").inner_text() == "导出 Excel：评议结果、分项统计、排名"
         page.wait_for_selector("#download:not([hidden])", timeout=20_000)
         assert page.locator("#state").inner_text() == "文件已生成。"
         assert page.eval_on_selector("#progress", "p => p.value") == 100
@@ -62,9 +62,11 @@ def test_secretary_exports_excel_on_a_phone(app, session, live_url, browser, mak
         with page.expect_download() as info:
             page.click("#download")
         download = info.value
-        assert download.suggested_filename == f"campaign-{campaign.id}-responses.xlsx"
-        sheet = load_workbook(io.BytesIO(Path(download.path()).read_bytes())).active
-        header, *rows = sheet.iter_rows(values_only=True)
+        assert download.suggested_filename == f"campaign-{campaign.id}-all.xlsx"
+        book = load_workbook(io.BytesIO(Path(download.path()).read_bytes()))
+        assert book.sheetnames == ["评议结果", "分项统计", "排名"]
+        assert {r[2] for r in book["排名"].iter_rows(min_row=2, values_only=True)} == {"ZF01"}
+        header, *rows = book["评议结果"].iter_rows(values_only=True)
         assert {r[header.index("单位代码")] for r in rows} == {"ZF01"} and len(rows) == 2
         # a text cell, shown as typed: never run as a formula
         assert "=HYPERLINK(\"x\")" in {r[header.index("意见建议")] for r in rows}
