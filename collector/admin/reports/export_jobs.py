@@ -7,6 +7,7 @@ Only the person who asked (within the units they still see) or an admin may see 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +41,10 @@ from . import (
 
 
 def init_app(app: Flask) -> None:
-    """Exports folder in the instance folder; the runner starts with the first request."""
-    app.config.setdefault("EXPORT_DIR", str(Path(app.instance_path) / "exports"))
-    app.config.setdefault("EXPORT_RUNNER", not app.config.get("TESTING"))
+    """Start this process's runner with its first request (EXPORT_RUNNER=0 in the environment
+    leaves the jobs to other processes; tests run jobs themselves)."""
+    app.config.setdefault("EXPORT_RUNNER", os.environ.get("EXPORT_RUNNER", "1") != "0"
+                          and not app.config.get("TESTING"))
     if not app.config["EXPORT_RUNNER"]:
         return
 
