@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
+from browser.axe import axe_script
 from sqlalchemy import select
 
 from collector.admin.followups.board import board_token
@@ -14,9 +14,8 @@ from sync.models import Response, Role
 from .conftest import PASSWORD
 
 PHONE = {"width": 375, "height": 667}
-#: axe-core as cached by the team's npm install (tests/browser/axe.py on h6's branch installs it)
-AXE = Path(os.environ.get("AXE_CACHE", Path.home() / ".cache" / "pingyi-axe"),
-           "node_modules", "axe-core", "axe.min.js")
+#: axe-core, installed from npm on first use (tests/browser/axe.py)
+AXE = axe_script()
 PLANTED = "只在意见里出现的字符串ZQ9"
 
 
@@ -28,12 +27,9 @@ def phone_context(browser):  # type: ignore[no-untyped-def]
     return context
 
 
-def serious_violations(page, shared_layout: bool = False):  # type: ignore[no-untyped-def]
-    """Serious or critical axe-core findings. On admin pages the shared layout's colours
-    (.muted, .btn) are h6's restyle; until it lands there, colour contrast is checked on the
-    board (its own CSS) only."""
-    rules = "{'color-contrast': {enabled: false}}" if shared_layout else "{}"
-    result = page.evaluate(f"axe.run(document, {{resultTypes: ['violations'], rules: {rules}}})")
+def serious_violations(page):  # type: ignore[no-untyped-def]
+    """Serious or critical axe-core findings, colour contrast included."""
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
     return [(v["id"], [n["target"] for n in v["nodes"][:3]]) for v in result["violations"]
             if v.get("impact") in ("serious", "critical")]
 
@@ -89,7 +85,7 @@ def test_paper_entry_with_the_keyboard_only(browser, live_url, make_campaign, ma
         assert "问卷 P-1：此编号的问卷已录入过且内容不同" in page.inner_text("body")
         assert fits_the_phone(page)
         page.screenshot(path=os.path.join(artifacts_dir, "paper-entry.png"), full_page=True)
-        assert serious_violations(page, shared_layout=True) == []
+        assert serious_violations(page) == []
     finally:
         context.close()
     session.rollback()  # end this test session's read snapshot
@@ -150,6 +146,6 @@ def test_secretary_home_reads_well_on_a_phone(browser, live_url, make_campaign, 
         assert "今日计入" in page.inner_text("body")
         assert fits_the_phone(page)
         page.screenshot(path=os.path.join(artifacts_dir, "secretary-home.png"), full_page=True)
-        assert serious_violations(page, shared_layout=True) == []
+        assert serious_violations(page) == []
     finally:
         context.close()

@@ -42,5 +42,5 @@ def test_home_shows_each_unit_at_a_glance(client, make_campaign, make_link, make
     assert figures == [("2", "今日计入"), ("100.0%", "满意率"), ("2", "待办整改"), ("1", "已逾期")]
     assert "申诉成立" in card and "核实为恶意差评" in card
     other = html.split('aria-label="税务局"')[1].split("</section>")[0]
-    assert re.findall(r"<b[^>]*>([^<]*)</b>", other) == ["0", "—", "0", "0"]
+    assert re.findall(r"<b[^>]*>([^<]*)</b><span>", other) == ["0", "—", "0", "0"]
     assert "人社局" not in html and "别的单位的意见" not in html

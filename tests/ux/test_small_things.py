@@ -10,7 +10,7 @@ from sync.models import Role
 
 from .conftest import sign_in
 
-TABS = ["设置", "单位", "问卷", "链接", "海报", "结果", "看板", "整改"]
+TABS = ["设置", "单位", "问卷", "链接", "海报", "结果", "看板", "整改", "方案与得分", "样本库", "数据推送"]
 
 
 def tabs(html: str) -> list[str]:
@@ -26,7 +26,7 @@ def test_every_campaign_page_has_the_same_tabs(client, make_campaign, make_user)
     unit = campaign.units[0]
     for url in [base, f"{base}/units", f"{base}/questionnaire", f"{base}/links",
                 f"{base}/posters/", f"{base}/results", f"{base}/dashboard",
-                f"{base}/units/{unit.id}"]:
+                f"{base}/units/{unit.id}", f"{base}/programme", f"{base}/pool", f"{base}/push"]:
         reply = client.get(url)
         assert reply.status_code == 200, url
         html = reply.get_data(as_text=True)
