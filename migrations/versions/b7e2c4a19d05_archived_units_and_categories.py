@@ -1,7 +1,7 @@
 """archived units and categories
 
 Revision ID: b7e2c4a19d05
-Revises: 6a1e0b2c9d4f
+Revises: b7e2c9a1d4f3
 Create Date: 2026-11-25 13:35:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'b7e2c4a19d05'
-down_revision = '6a1e0b2c9d4f'
+down_revision = 'b7e2c9a1d4f3'
 branch_labels = None
 depends_on = None
 
