@@ -58,4 +58,5 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app.register_blueprint(admin_reports.bp)
     app.register_blueprint(admin_programmes.bp)
     app.register_blueprint(board.bp)
+    admin_reports.export_jobs.init_app(app)
     return app

@@ -116,7 +116,9 @@ def export(campaign_id: int, fmt: str, out: Path) -> None:
     tally = campaign_tally(db.session, campaign)
     total = db.session.scalar(select(func.count()).select_from(Response)
                               .where(Response.campaign_id == campaign.id)) or 0
-    tables = [responses_table(db.session, campaign), tallies_table(tally), rankings_table(tally)]
+    # XLSX text cells are never formulas: only CSV needs the apostrophe
+    tables = [responses_table(db.session, campaign, guard_formulas=fmt == "csv"),
+              tallies_table(tally), rankings_table(tally)]
     record(db.session, actor=None, action="export.cli", target_type="campaign",
            target_id=campaign.id, campaign_id=campaign.id,
            after={"format": fmt, "out": str(out)})

@@ -21,6 +21,8 @@ def from_environment(instance_path: str) -> dict:
         "SECRET_KEY_FALLBACKS": fallbacks,
         "SQLALCHEMY_DATABASE_URI": url,
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://localhost:8000").rstrip("/"),
+        # Finished Excel exports; on several hosts, a folder they all mount (docs/deploy.md).
+        "EXPORT_DIR": os.environ.get("EXPORT_DIR", str(Path(instance_path) / "exports")),
         # Sync bodies above 1 MB are refused with 413 before they are read.
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,

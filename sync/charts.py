@@ -139,17 +139,30 @@ def level_distribution(title: str, rows: Sequence[tuple[str, Sequence[tuple[str,
     return _svg(top + len(rows) * row + 4, title, body)
 
 
+#: The per-day chart shows at most this many days, ending on the last day with ratings. A phone's
+#: clock is evidence, not authority: one rating dated decades back must not grow the chart to
+#: thousands of bars on every dashboard poll.
+MAX_CHART_DAYS = 92
+
+
 def ratings_per_day(title: str, days: Sequence[tuple[date, int]]) -> str:
-    """Columns of ratings per day from the first to the last day with ratings (gaps are 0)."""
+    """Columns of ratings per day up to the last day with ratings (gaps are 0), at most
+    MAX_CHART_DAYS of them; earlier ratings are counted in the caption."""
     if not days:
         return _svg(30, title, [_label(0, 20, "暂无评议", fill=MUTED)])
-    counts = dict(days)
-    first, last = min(counts), max(counts)
+    all_counts = dict(days)
+    last = max(all_counts)
+    first = max(min(all_counts), last - timedelta(days=MAX_CHART_DAYS - 1))
+    counts = {d: n for d, n in all_counts.items() if d >= first}
+    earlier = sum(all_counts.values()) - sum(counts.values())
     span = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     peak = max(counts.values())
     top, bottom, height = 40, 168, 190  # room for the caption above the tallest bar's number
     slot = min(WIDTH / len(span), 40.0)  # a few days do not make fat bars
-    body = [_label(0, 14, f"单日最多 {peak} 份，共 {sum(counts.values())} 份", fill=MUTED, size=12),
+    caption = f"单日最多 {peak} 份，共 {sum(all_counts.values())} 份"
+    if earlier:
+        caption += f"（其中 {earlier} 份早于 {first.strftime('%Y-%m-%d')}，未画出）"
+    body = [_label(0, 14, caption, fill=MUTED, size=12),
             f'<line x1="0" y1="{bottom}" x2="{WIDTH}" y2="{bottom}" stroke="{GREY}"/>']
     step = max(1, -(-len(span) // 6))  # at most about six date labels
     for index, day in enumerate(span):

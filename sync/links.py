@@ -142,7 +142,9 @@ def resolve_token(
     if campaign is None or link.campaign_id != campaign.id:
         raise CampaignUnknown("未找到该评议活动，请确认二维码来自正式张贴的海报。")
     check_campaign_open(campaign, day or local_today(), accept_closed)
-    units = [u for u in link.units if u.code in claims.unit_codes]
+    # An archived unit leaves the form; a late upload for it (accept_closed) is still judged.
+    units = [u for u in link.units if u.code in claims.unit_codes
+             and (accept_closed or u.archived_at is None)]
     if not units:
         raise LinkRevoked("该链接对应的评议对象已调整，请扫描最新的二维码。")
     return ResolvedLink(claims=claims, link=link, campaign=campaign, units=units,

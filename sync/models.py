@@ -328,6 +328,8 @@ class Category(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(100))
     position: Mapped[int] = mapped_column(Integer, default=0)
+    #: set when archived: kept with its units' data, hidden from new set-up and rankings
+    archived_at: Mapped[datetime | None] = mapped_column()
 
     campaign: Mapped[Campaign] = relationship(back_populates="categories")
     units: Mapped[list[Unit]] = relationship(back_populates="category", order_by="Unit.code")
@@ -345,6 +347,8 @@ class Unit(Base):
     #: short code, unique per campaign, sent by phones
     code: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(200))
+    #: set when archived: keeps its ratings and exports, leaves links, posters, form and ranks
+    archived_at: Mapped[datetime | None] = mapped_column()
 
     campaign: Mapped[Campaign] = relationship(back_populates="units")
     category: Mapped[Category] = relationship(back_populates="units")
@@ -617,3 +621,4 @@ from .pool import models as _pool_models  # noqa: E402,F401
 from .programmes import models as _programme_models  # noqa: E402,F401
 from .push import models as _push_models  # noqa: E402,F401
 from .reports import totals as _totals  # noqa: E402,F401
+from . import export_jobs as _export_jobs  # noqa: E402,F401

@@ -33,6 +33,8 @@ def poster_links(session: Session, campaign: Campaign) -> list[tuple[Unit, Link]
             newest[link.units[0].id] = link
     pairs = []
     for unit in campaign.units:
+        if unit.archived_at is not None:  # archived: no new poster
+            continue
         link = newest.get(unit.id) or issue_link(session, campaign, [unit], Channel.ONLINE)
         pairs.append((unit, link))
     return pairs

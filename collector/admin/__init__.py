@@ -100,5 +100,6 @@ from . import (  # noqa: E402,F401
     integrity,
     links,
     queue_import,
+    unit_archive,
     users,
 )

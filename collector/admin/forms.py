@@ -14,7 +14,6 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
-    TextAreaField,
 )
 from wtforms.i18n import get_translations
 from wtforms.validators import (

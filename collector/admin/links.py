@@ -26,7 +26,8 @@ from .forms import LinkForm, VisitForm, choices
 
 def _link_form(campaign: Campaign, bound: bool = True) -> LinkForm:
     form = LinkForm() if bound else LinkForm(formdata=None)
-    form.unit_ids.choices = choices((u.id, f"{u.code} {u.name}") for u in campaign.units)
+    form.unit_ids.choices = choices((u.id, f"{u.code} {u.name}") for u in campaign.units
+                                 if u.archived_at is None)
     form.visit_id.choices = choices([(0, "（不是走访）")] + [
         (v.id, f"{v.place} {v.visit_date or ''} {v.staff_name or ''}".strip())
         for v in _visits(campaign)])
@@ -88,8 +89,9 @@ def create_link(campaign_id: int):  # type: ignore[no-untyped-def]
     if not form.validate():
         return _links_page(campaign, link_form=form, status=422)
     visit = db.session.get(Visit, form.visit_id.data) if form.visit_id.data else None
-    units = list(db.session.scalars(select(Unit).where(Unit.campaign_id == campaign.id,
-                                                       Unit.id.in_(form.unit_ids.data))))
+    units = list(db.session.scalars(select(Unit).where(
+        Unit.campaign_id == campaign.id, Unit.archived_at.is_(None),
+        Unit.id.in_(form.unit_ids.data))))
     channel = Channel(form.channel.data)
     if visit is not None and visit.campaign_id != campaign.id:
         abort(404)

@@ -232,8 +232,10 @@ def campaign_tally(session: Session, campaign: Campaign,
     level_labels = list(dict.fromkeys(
         lv.label for lv in sorted(levels.values(), key=lambda lv: (lv.position, lv.id))))
 
-    units = session.scalars(select(Unit).where(Unit.campaign_id == campaign.id)
+    units = session.scalars(select(Unit).where(Unit.campaign_id == campaign.id,
+                                               Unit.archived_at.is_(None))
                             .order_by(Unit.code)).all()
+    active_ids = {unit.id for unit in units}
     categories = [CategoryResult(c.id, c.name) for c in campaign.categories]
     by_category = {c.id: c for c in categories}
     cells: dict[tuple[int, str], UnitItemTally] = {}
@@ -249,6 +251,8 @@ def campaign_tally(session: Session, campaign: Campaign,
             result.items.append(cell)
         category.units.append(result)
     for row in grouped:
+        if row.unit_id not in active_ids:  # archived: its ratings stay, it takes no rank
+            continue
         cell = cells[(row.unit_id, key_by_id[row.item_id])]
         level = levels[row.level_id]
         cell.counts[level.label] = cell.counts.get(level.label, 0) + row.n
@@ -257,6 +261,8 @@ def campaign_tally(session: Session, campaign: Campaign,
         if level.counts_satisfied:
             cell.satisfied += row.n
 
+    archived = {c.id for c in campaign.categories if c.archived_at is not None}
+    categories = [c for c in categories if c.units or c.id not in archived]
     for category in categories:
         rank_category(category.units, campaign.bottom_n, campaign.min_ratings)
 

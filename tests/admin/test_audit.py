@@ -286,11 +286,12 @@ def test_every_action_the_log_page_knows_is_tested():
 
     # export.cli: test_cli_export_is_audited; the follow-up feature's actions are asserted where
     # the feature is tested (test_followups, test_followup_contact, test_appeals,
-    # test_paper_entry, test_board)
+    # test_paper_entry, test_board); deleting/archiving units and categories: test_unit_archive
     assert set(ACTION_LABELS) - set(ACTIONS) == {
         "export.cli", "follow_up.extend", "follow_up.reopen", "campaign.followup_settings",
         "contact.export", "appeal.file", "appeal.decide", "paper.key", "paper.stage",
-        "paper.merge_agreed"}
+        "paper.merge_agreed", "unit.delete", "unit.archive", "unit.restore", "category.delete",
+        "category.archive", "category.restore"}
 
 
 def test_a_refused_change_leaves_no_row(world):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -11,6 +12,8 @@ from collector.admin.followups.board import board_token
 from sync.audit import AuditEntry
 from sync.clock import local_today
 from sync.models import FollowUp, FollowUpStatus
+from sync.programmes.deductions import add_deduction
+from sync.programmes.programme import apply_programme, parse_programme
 
 from .conftest import csrf_from
 
@@ -78,6 +81,9 @@ def test_board_shows_rankings_and_progress_but_no_text_or_phone(
     body = html.split("政府工作部门")[1]
     assert body.index("市场监管局") < body.index("人社局")
     assert "80.00" in body and "50.00" in body and "100.0%" in body
+    # no programme: the notices' default grade bands (满意 ≥ 90, 基本满意 ≥ 60, else 不满意)
+    assert re.search(r"80\.00</td><td>基本满意</td>", body) and \
+        re.search(r"50\.00</td><td>不满意</td>", body)
     assert '<b>2</b><span>收到</span>' in html and '<b>1</b><span>已答复</span>' in html
     assert '<b class="warn">1</b><span>逾期</span>' in html
     # embeddable: the board opts out of frame protection
@@ -106,3 +112,25 @@ def test_settings_are_admin_only_and_validated(client, admin_client, make_campai
     client.post("/admin/logout", data={"csrf_token": csrf_from(client, "/admin/followups")})
     login("zf01")
     assert client.get(settings).status_code == 403
+
+
+def test_board_shows_the_programmes_final_scores_and_grades(
+        admin_client, make_campaign, make_link, make_item, app, session):
+    """With a scoring programme the board shows scores after deductions, and its grades."""
+    campaign = make_campaign()
+    _rate(admin_client, make_link, make_item, campaign)
+    apply_programme(session, campaign, parse_programme({
+        "methods": [{"key": "hall", "name": "窗口测评", "weight": 1, "channels": ["online"]}],
+        "deduction_caps": {"媒体": 5}, "grades": [{"label": "优秀", "min": 75},
+                                                {"label": "一般", "min": None}]}))
+    add_deduction(session, campaign, "ZF01", "媒体", "8", "媒体曝光", None, None, "test")
+    campaign.board_enabled = True
+    session.commit()
+    with app.test_request_context():
+        token = board_token(campaign)
+    html = app.test_client().get(f"/b/{token}").get_data(as_text=True)
+    body = html.split("政府工作部门")[1]
+    # ZF01: 80 − 5 (media capped at 5) = 75.00 → 优秀; ZF02: 50.00 → 一般
+    assert re.search(r"75\.00</td><td>优秀</td>", body), body
+    assert re.search(r"50\.00</td><td>一般</td>", body), body
+    assert PLANTED not in html and PHONE not in html

@@ -17,14 +17,18 @@ Current campaign (bottom_n = 2):
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from werkzeug.security import generate_password_hash
 
 from collector.auth import session_stamp
+from collector.extensions import db
+from sync.export_jobs import run_next
 from sync.models import Campaign, Channel, Role, Unit, User
 
 ITEM_KEYS = ["efficiency", "attitude", "competence", "conduct", "integrity"]
@@ -136,3 +140,41 @@ def login(client):  # type: ignore[no-untyped-def]
             sess["stamp"] = session_stamp(user)
 
     return sign_in
+
+
+TOKEN_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token(client, url: str) -> str:  # type: ignore[no-untyped-def]
+    match = TOKEN_RE.search(client.get(url).get_data(as_text=True))
+    assert match, url
+    return match.group(1)
+
+
+@pytest.fixture
+def export_xlsx(app, client):  # type: ignore[no-untyped-def]
+    """Factory: start an Excel export as the signed-in user, run its job, download the file.
+
+    Returns the download reply; the job runs here (the app's runner thread is off in tests).
+    """
+
+    def export(campaign: Campaign, table: str, query: str = ""):  # type: ignore[no-untyped-def]
+        token = csrf_token(client, f"/admin/campaigns/{campaign.id}/results")
+        reply = client.post(f"/admin/campaigns/{campaign.id}/export.xlsx?table={table}{query}",
+                            data={"csrf_token": token})
+        assert reply.status_code == 303, reply.get_data(as_text=True)
+        job_url = reply.headers["Location"]
+        job_id = int(job_url.rstrip("/").rsplit("/", 1)[1])
+        assert run_next(db.engine, Path(app.config["EXPORT_DIR"])) == job_id
+        db.session.rollback()  # the test shares the requests' session: see the runner's commit
+        return download(client, f"{job_url}/download")
+
+    return export
+
+
+def download(client, url: str):  # type: ignore[no-untyped-def]
+    """GET a file reply, read it whole and close it (send_file holds the file open)."""
+    reply = client.get(url)
+    reply.get_data()
+    reply.close()
+    return reply

@@ -14,7 +14,6 @@ from .conftest import unit_by_code
 
 PAGES = ["/admin/campaigns/{c}/results", "/admin/campaigns/{c}/dashboard",
          "/admin/campaigns/{c}/export.csv?table=responses",
-         "/admin/campaigns/{c}/export.xlsx?table=rankings",
          "/admin/campaigns/{c}/export.csv?table=tallies",
          "/api/v1/admin/campaigns/{c}/tallies"]
 
@@ -77,7 +76,8 @@ def test_secretary_pages_show_only_their_unit(client, hand_built, secretary):
     assert "电话没人接" not in dashboard and "办事要跑好几趟" not in dashboard
 
 
-def test_secretary_api_and_exports_hold_only_their_unit(client, hand_built, secretary):
+def test_secretary_api_and_exports_hold_only_their_unit(client, hand_built, secretary,
+                                                       export_xlsx):
     data = client.get(f"/api/v1/admin/campaigns/{hand_built.id}/tallies").json
     assert [u["code"] for c in data["categories"] for u in c["units"]] == ["ZF02"]
     assert data["summary"]["responses"] == 2
@@ -90,7 +90,8 @@ def test_secretary_api_and_exports_hold_only_their_unit(client, hand_built, secr
     assert len(rows) == 3 and {r[2] for r in rows[1:]} == {"ZF02"}
 
     for table, code_column in (("tallies", 1), ("rankings", 2)):
-        reply = client.get(f"/admin/campaigns/{hand_built.id}/export.xlsx?table={table}")
+        reply = export_xlsx(hand_built, table)
+        assert reply.status_code == 200
         sheet = load_workbook(io.BytesIO(reply.data)).active
         codes = {row[code_column] for row in sheet.iter_rows(min_row=2, values_only=True)}
         assert codes == {"ZF02"}, table

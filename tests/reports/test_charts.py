@@ -66,3 +66,15 @@ def test_ratings_per_day_keeps_date_labels_few_on_long_campaigns():
 def test_empty_charts_say_so():
     assert "暂无评议" in texts(parse(ratings_per_day("每日", [])))
     assert "暂无评议对象" in texts(parse(score_bars("空", [])))
+
+
+def test_ratings_per_day_stays_small_whatever_a_phone_clock_says():
+    """One rating dated a century back must not grow the chart to tens of thousands of bars."""
+    days = [(date(1926, 1, 1), 1)] + [(date(2026, 11, d), 3) for d in range(1, 25)]
+    svg = ratings_per_day("每日", days)
+    root = parse(svg)
+    columns = [r for r in root.iter(f"{NS}rect") if r.find(f"{NS}title") is not None]
+    assert len(columns) == 92  # MAX_CHART_DAYS, ending on the last day with ratings
+    assert columns[-1].find(f"{NS}title").text == "2026-11-24：3 份"
+    assert "单日最多 3 份，共 73 份（其中 1 份早于 2026-08-25，未画出）" in texts(root)
+    assert len(svg) < 40_000

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from sync.audit import snapshot
 from sync.clock import local_today
+from sync.db import write_transaction
 from sync.followups.appeals import may_appeal
 from sync.followups.contact import contact_for, may_see_contact
 from sync.followups.ledger import (
@@ -175,22 +176,26 @@ def followup(response_id: int):  # type: ignore[no-untyped-def]
         del form.owner_unit_id
     error = None
     if form.validate_on_submit():
-        follow_up = ensure_follow_up(db.session, response)
-        before = snapshot(follow_up, AUDITED)
-        owner = db.session.get(Unit, form.owner_unit_id.data) if user.is_admin else None
+        owner_id = form.owner_unit_id.data if user.is_admin else None
         try:
-            update_follow_up(follow_up, FollowUpStatus(form.status.data), form.reply.data, user,
-                             measures=form.measures.data, owner_unit=owner,
-                             callback_result=(CallbackResult(form.callback_result.data)
-                                              if form.callback_result.data else None))
+            # One write transaction from the start: on SQLite a read cannot be upgraded to a
+            # write safely when two people save at once.
+            with write_transaction(db.session):
+                follow_up = ensure_follow_up(db.session, response)
+                before = snapshot(follow_up, AUDITED)
+                update_follow_up(
+                    follow_up, FollowUpStatus(form.status.data), form.reply.data, user,
+                    measures=form.measures.data,
+                    owner_unit=db.session.get(Unit, owner_id) if owner_id else None,
+                    callback_result=(CallbackResult(form.callback_result.data)
+                                     if form.callback_result.data else None))
+                db.session.flush()
+                audit("follow_up.update", "response", response.uuid,
+                      campaign_id=response.campaign_id, before=before,
+                      after=snapshot(follow_up, AUDITED))
         except FollowUpError as exc:
-            db.session.rollback()
             error = exc.message
         else:
-            db.session.flush()
-            audit("follow_up.update", "response", response.uuid, campaign_id=response.campaign_id,
-                  before=before, after=snapshot(follow_up, AUDITED))
-            db.session.commit()
             flash("已保存办理情况。")
             return redirect(url_for("admin.followups", campaign=response.campaign_id))
     follow_up = existing or find_follow_up(db.session, response)

@@ -49,7 +49,7 @@ EXPORT_TABLES = ("responses", "tallies", "rankings")
 #: table=all: the three tables as sheets of one workbook (as `collector export --format xlsx`)
 WORKBOOK = "all"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-#: XLSX files are built in memory up to this size, then in a temporary file
+#: small XLSX files (the follow-up ledger) are built in memory up to this size, then on disk
 SPOOL_BYTES = 8 * 1024 * 1024
 
 
@@ -182,35 +182,31 @@ def api_tallies(campaign_id: int):  # type: ignore[no-untyped-def]
     return jsonify(present.tally_json(tally, activity))
 
 
-@bp.get("/admin/campaigns/<int:campaign_id>/export.<any(csv, xlsx):fmt>")
+@bp.get("/admin/campaigns/<int:campaign_id>/export.csv")
 @login_required
-def export(campaign_id: int, fmt: str):  # type: ignore[no-untyped-def]
-    """Download responses, tallies or rankings as CSV (streamed) or XLSX (write-only mode);
-    `table=all` gives one workbook with the three sheets.
+def export(campaign_id: int):  # type: ignore[no-untyped-def]
+    """Stream responses, tallies or rankings as CSV (Excel files are jobs: export_jobs.py).
 
-    :raise 400: unknown table (or `all` as CSV).
+    :raise 400: unknown table (or `all`, the workbook, as CSV).
     """
     campaign, visible = _campaign_scope(campaign_id)
     table_name = request.args.get("table", "responses")
-    if table_name not in EXPORT_TABLES and not (table_name == WORKBOOK and fmt == "xlsx"):
+    if table_name not in EXPORT_TABLES:
         return render_error(400, "导出内容只能是 responses（评议结果）、tallies（分项统计）"
                                  "或 rankings（排名）；all（整个工作簿）仅限 Excel。")
     tally_filter = _request_filter(campaign)
-    names = EXPORT_TABLES if table_name == WORKBOOK else (table_name,)
-    tally = None
-    if names != ("responses",):
+    if table_name == "responses":
+        # Fraud signals are for admins: a unit must not learn how its raters are screened.
+        table = responses_table(db.session, campaign, tally_filter, visible,
+                                with_signals=visible is None)
+    else:
         tally = campaign_tally(db.session, campaign, tally_filter).restricted(visible)
-    # Fraud signals are for admins: a unit must not learn how its raters are screened.
-    tables = [responses_table(db.session, campaign, tally_filter, visible,
-                              with_signals=visible is None) if name == "responses"
-              else (tallies_table if name == "tallies" else rankings_table)(tally)
-              for name in names]
-    filename = f"campaign-{campaign.id}-{table_name}.{fmt}"
+        table = (tallies_table if table_name == "tallies" else rankings_table)(tally)
     audit("export.download", "campaign", campaign.id, campaign_id=campaign.id,
-          after={"table": table_name, "format": fmt, "filter": tally_filter.to_params(),
+          after={"table": table_name, "format": "csv", "filter": tally_filter.to_params(),
                  "units": sorted(visible) if visible is not None else "all"})
     db.session.commit()
-    return send_table(tables, filename, fmt)
+    return send_table(table, f"campaign-{campaign.id}-{table_name}.csv", "csv")
 
 
 def send_table(tables: Table | list[Table], filename: str, fmt: str) -> Response:
@@ -237,3 +233,6 @@ def _drain(spool: IO[bytes], chunk: int = 64 * 1024) -> Iterator[bytes]:
             yield data
     finally:
         spool.close()
+
+
+from . import export_jobs  # noqa: E402,F401  (routes on this blueprint)
