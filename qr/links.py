@@ -13,6 +13,8 @@ closed was begun while it was still open.
 from __future__ import annotations
 
 import enum
+import hashlib
+import hmac
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -163,6 +165,12 @@ class LinkSigner:
         if not keys:
             raise ValueError("at least one secret key is required")
         self._keys: list[str | bytes] = keys
+
+    def digests(self, message: bytes) -> list[bytes]:
+        """HMAC-SHA256 of `message` under each key, newest key first: names that only the
+        server can compute (a paper sheet's rating id), still found after a key rotation."""
+        keys = [k.encode() if isinstance(k, str) else k for k in reversed(self._keys)]
+        return [hmac.new(k, message, hashlib.sha256).digest() for k in keys]
 
     def _serializer(self, purpose: LinkPurpose) -> URLSafeTimedSerializer:
         # itsdangerous signs with the last key and verifies with any of them.

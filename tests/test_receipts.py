@@ -136,6 +136,24 @@ def test_late_uploads_end_with_the_grace_period(client, session, signer, visit, 
     assert "30 天" in result["error"]
 
 
+def test_an_old_receipt_cannot_vouch_for_a_rating_made_after_closing(
+        client, session, signer, visit, make_item):
+    """A receipt proves when the form was opened; a rating dated after the closing moment is
+    new, whatever receipt it carries."""
+    campaign, link, token = visit
+    receipt = signer.sign_receipt(link.id, ago(days=3))
+    revoke_link(session, link)
+    link.revoked_at = ago(hours=1)
+    session.commit()
+    before, after = (make_item(token, created_at=ago(days=2).isoformat(), receipt=receipt),
+                     make_item(token, created_at=ago(seconds=5).isoformat(), receipt=receipt))
+    stored, refused = post(client, [before, after])
+    assert stored["status"] == "stored"
+    assert (refused["status"], refused["code"]) == ("rejected", "link_revoked")
+    assert "填写时间在此之后" in refused["error"]
+    assert list(rows(session)) == [before["id"]]
+
+
 def test_forged_and_foreign_receipts_are_rejected(client, session, signer, visit, make_campaign,
                                                   make_link, make_item):
     campaign, link, token = visit

@@ -23,11 +23,9 @@ from qr.links import LinkSigner
 from ..db import write_transaction
 from ..links import issue_link, sign_link
 from ..merge import ItemResult, merge_batch
-from ..models import Campaign, Channel, Link, User
+from ..models import Campaign, Channel, Link, Response, User
 from .models import PaperEntry
 
-#: fixed namespace: uuid5(namespace, "campaign:sheet") names a paper sheet's rating
-SHEET_NAMESPACE = uuid.UUID("6f0b8a52-3c1e-5d27-9f41-7a2f0c9e4b11")
 SHEET_RE = re.compile(r"[0-9A-Za-z\-]{1,40}")
 
 
@@ -37,9 +35,23 @@ class PaperError(ValueError):
         self.message = message
 
 
-def sheet_uuid(campaign_id: int, sheet_no: str) -> str:
-    """The response UUID of a paper sheet: the same sheet always gets the same id."""
-    return str(uuid.uuid5(SHEET_NAMESPACE, f"{campaign_id}:{sheet_no.upper()}"))
+def sheet_uuids(signer: LinkSigner, campaign_id: int, sheet_no: str) -> list[str]:
+    """The response UUID of a paper sheet under each secret key, newest first.
+
+    The same sheet always gets the same id, so keying it twice is a duplicate or conflict. The id
+    is keyed by the server's secret: a public id scheme would let anyone claim a sheet's id in
+    advance through /api/v1/sync and make the real sheet a "conflict" that never counts.
+    """
+    message = f"{campaign_id}:{sheet_no.upper()}".encode()
+    return [str(uuid.UUID(bytes=d[:16], version=4)) for d in signer.digests(message)]
+
+
+def sheet_uuid(session: Session, signer: LinkSigner, campaign_id: int, sheet_no: str) -> str:
+    """The id to store a sheet under: one an older key already gave it, else the newest key's."""
+    newest, *older = sheet_uuids(signer, campaign_id, sheet_no)
+    earlier = session.scalar(select(Response.uuid).where(Response.uuid.in_(older))) \
+        if older else None
+    return earlier or newest
 
 
 @dataclass(frozen=True)
@@ -72,7 +84,8 @@ def clean_keyed(sheet_no: str, unit: str, digits: str, identity: str, comment: s
                  (comment or "").strip())
 
 
-def to_item(campaign: Campaign, token: str, keyed: Keyed, user: User) -> dict[str, Any]:
+def to_item(campaign: Campaign, token: str, keyed: Keyed, user: User,
+            sheet_id: str) -> dict[str, Any]:
     """Turn a keyed sheet into a sync item: digit n picks the item's n-th level.
 
     :raise PaperError: a digit out of range or the wrong number of digits.
@@ -92,7 +105,7 @@ def to_item(campaign: Campaign, token: str, keyed: Keyed, user: User) -> dict[st
         if not keyed.identity.isdigit() or not 1 <= int(keyed.identity) <= len(identities):
             raise PaperError(f"评议人员身份只能填 0–{len(identities)}。")
         identity = identities[int(keyed.identity) - 1].key
-    return {"id": sheet_uuid(campaign.id, keyed.sheet_no), "token": token, "unit": keyed.unit,
+    return {"id": sheet_id, "token": token, "unit": keyed.unit,
             "created_at": datetime.now(timezone.utc).isoformat(), "answers": answers,
             "comment": keyed.comment, "identity": identity,
             "meta": {"sheet_no": keyed.sheet_no, "keyed_by": user.username}}
@@ -120,7 +133,8 @@ def store_sheet(session: Session, signer: LinkSigner, campaign: Campaign, keyed:
     :raise PaperError: the digits do not fit the questionnaire.
     """
     token = paper_token(session, signer, campaign)
-    item = to_item(campaign, token, keyed, user)
+    item = to_item(campaign, token, keyed, user,
+                   sheet_uuid(session, signer, campaign.id, keyed.sheet_no))
     session.rollback()  # the merge runs its own transaction
     (result,) = merge_batch(session, signer, {"device_id": f"paper-{user.id}",
                                               "responses": [item]})

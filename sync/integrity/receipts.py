@@ -122,4 +122,6 @@ def check_upload_time(signer: LinkSigner, link: ResolvedLink, created_at: dateti
                                           "打开表单填写的，不予接收。")
     if proof.issued_at >= closing.at:
         raise UploadRefused(closing.code, f"{since}，这份评议的表单是在此之后打开的，不予接收。")
+    if created_at > closing.at + CLOCK_SKEW:  # an old receipt cannot vouch for a new rating
+        raise UploadRefused(closing.code, f"{since}，这份评议的填写时间在此之后，不予接收。")
     return UploadTiming(late=True, receipt_issued_at=issued_at)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from collector.links import signer
+from qr.links import LinkSigner
 from sync.audit import AuditEntry
 from sync.followups.models import PaperEntry
-from sync.followups.paper import sheet_uuid
+from sync.followups.paper import sheet_uuid, sheet_uuids
 from sync.models import Channel, Conflict, FollowUp, Response, Role
 
 from .conftest import csrf_from
@@ -26,7 +28,7 @@ def test_sheet_keyed_twice_is_caught(admin_client, make_campaign, session):
     reply = _key(client, campaign, "A-001", "12311", comment="窗口少")
     assert reply.status_code == 302 and "unit=ZF01" in reply.headers["Location"]
     response = session.scalar(select(Response))
-    assert response.uuid == sheet_uuid(campaign.id, "A-001")
+    assert response.uuid == sheet_uuids(signer(), campaign.id, "A-001")[0]
     assert response.channel == Channel.SURVEY and response.meta["sheet_no"] == "A-001"
     assert response.meta["keyed_by"] == "admin" and response.comment == "窗口少"
     assert session.scalar(select(FollowUp.response_id)) == response.id  # a comment: opened
@@ -71,6 +73,36 @@ def test_secretary_keys_only_their_units(client, make_campaign, make_user, login
     assert client.get(f"/admin/campaigns/{other.id}/paper").status_code == 404
 
 
+def test_a_unit_code_of_another_campaign_gives_no_right(client, make_campaign, make_user, login,
+                                                       session):
+    """Unit codes are unique per campaign only: a secretary of ZF01 last year keys nothing for
+    this year's ZF01 unless it is theirs too."""
+    last_year, this_year = make_campaign(title="去年"), make_campaign(title="今年")
+    mine_last = next(u for u in last_year.units if u.code == "ZF01")
+    mine_now = next(u for u in this_year.units if u.code == "ZF02")
+    make_user("sec", Role.SECRETARY, units=[mine_last, mine_now])
+    login("sec")
+    assert _key(client, this_year, "7", unit="ZF01").status_code == 422
+    assert _key(client, this_year, "7", unit="ZF02").status_code == 302
+    assert [r.unit.code for r in session.scalars(select(Response))] == ["ZF02"]
+
+
+def test_sheet_ids_are_secret_and_survive_a_key_rotation(app, admin_client, make_campaign,
+                                                         session):
+    """Nobody outside can compute a sheet's id in advance (and claim it through the public sync
+    so the real sheet becomes a never-counted conflict); a rotated key still finds it."""
+    campaign = make_campaign()
+    old = LinkSigner(["old-key"])
+    assert sheet_uuids(old, campaign.id, "S-1") != sheet_uuids(LinkSigner(["other"]),
+                                                               campaign.id, "S-1")
+    assert _key(admin_client, campaign, "S-1").status_code == 302
+    first = session.scalar(select(Response.uuid))
+    assert first == sheet_uuids(signer(), campaign.id, "S-1")[0]
+    rotated = LinkSigner([app.config["SECRET_KEY"], "a-new-secret-key"])  # the old key verifies
+    assert sheet_uuid(session, rotated, campaign.id, "S-1") == first
+    assert sheet_uuids(rotated, campaign.id, "S-1")[0] != first
+
+
 def test_double_entry_lists_mismatches_and_merges_agreed_sheets(
         client, make_campaign, make_user, login, session):
     campaign = make_campaign()
@@ -98,7 +130,7 @@ def test_double_entry_lists_mismatches_and_merges_agreed_sheets(
         "csrf_token": csrf_from(client, f"/admin/campaigns/{campaign.id}/paper/mismatches")})
     assert reply.status_code == 302
     (stored,) = session.scalars(select(Response)).all()
-    assert stored.uuid == sheet_uuid(campaign.id, "1")
+    assert stored.uuid == sheet_uuids(signer(), campaign.id, "1")[0]
     assert all(e.merged_at for e in session.scalars(select(PaperEntry).where(
         PaperEntry.sheet_no == "1")))
     page = client.get(f"/admin/campaigns/{campaign.id}/paper/mismatches").get_data(as_text=True)

@@ -60,7 +60,8 @@ def paper_entry(campaign_id: int):  # type: ignore[no-untyped-def]
             keyed = clean_keyed(values.get("sheet_no", ""), values.get("unit", ""),
                                 values.get("digits", ""), values.get("identity", ""),
                                 values.get("comment", ""))
-            if not user.is_admin and keyed.unit not in {u.code for u in user.units}:
+            if not user.is_admin and keyed.unit not in {
+                    u.code for u in user.units if u.campaign_id == campaign.id}:
                 raise PaperError("只能录入本单位的问卷。")
             if mode == "double":
                 stage_sheet(db.session, campaign, keyed, pass_no, user)
