@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Integer, event, select
+from sqlalchemy import Connection, Integer, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
 
@@ -77,8 +77,9 @@ def version_query():  # type: ignore[no-untyped-def]
 _READ_VERSION = select(ConfigVersion.value).where(ConfigVersion.id == 1)
 
 
-def read_version(session: Session) -> int:
-    return session.connection().scalar(_READ_VERSION) or 0
+def read_version(target: Session | Connection) -> int:
+    conn = target if isinstance(target, Connection) else target.connection()
+    return conn.scalar(_READ_VERSION) or 0
 
 
 @dataclass(frozen=True)

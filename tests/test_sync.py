@@ -219,22 +219,22 @@ def test_ratings_begun_before_close_upload_late_with_their_receipt(
 
 def test_a_crash_mid_batch_leaves_nothing_half_written(client, session, token, make_item,
                                                        monkeypatch):
-    import sync.merge
+    import sync.merge.store
 
     batch = [make_item(token) for _ in range(10)]
-    real = sync.merge.claim_first_ratings
+    real = sync.merge.store.claim_first_ratings
 
     def crash(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("power cut after responses and answers were inserted")
 
-    monkeypatch.setattr(sync.merge, "claim_first_ratings", crash)
+    monkeypatch.setattr(sync.merge.store, "claim_first_ratings", crash)
     with pytest.raises(RuntimeError):
         client.application.testing = True
         post(client, batch)
     assert count(session) == 0
     assert count(session, Answer) == 0
 
-    monkeypatch.setattr(sync.merge, "claim_first_ratings", real)
+    monkeypatch.setattr(sync.merge.store, "claim_first_ratings", real)
     assert [r["status"] for r in post(client, batch).json["results"]] == ["stored"] * 10
     assert count(session, Answer) == 50
 
