@@ -19,7 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table, bindparam
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Insert
 from sqlalchemy.sql.elements import ClauseElement
@@ -42,7 +43,7 @@ class _Prepared:
     returns: bool
 
 
-_prepared: dict[tuple[int, str, tuple[str, ...]], _Prepared] = {}
+_prepared: dict[tuple[Any, ...], _Prepared] = {}
 _lock = threading.Lock()
 
 
@@ -53,11 +54,14 @@ def _default_of(column: Any) -> Callable[[], Any]:
     return lambda: default.arg(None)  # SQLAlchemy wraps a no-argument callable to take a context
 
 
-def _prepare(statement: ClauseElement, dialect: Any, keys: tuple[str, ...]) -> _Prepared:
-    if isinstance(statement, Insert):
+def _prepare(statement: ClauseElement, dialect: Any, keys: tuple[str, ...],
+             column_keys: bool = True) -> _Prepared:
+    if isinstance(statement, Insert) and column_keys:
         compiled = statement.compile(dialect=dialect, column_keys=list(keys))
     else:
         compiled = statement.compile(dialect=dialect)
+    if any(bind.expanding for bind in compiled.bind_names):
+        raise ValueError("an expanding IN needs SQLAlchemy's execution: pass one array instead")
     processors = {}
     fixed = {}
     for bind, name in compiled.bind_names.items():
@@ -83,6 +87,43 @@ def _lookup(statement: ClauseElement, dialect: Any, keys: tuple[str, ...]) -> _P
     return found
 
 
+#: rows per multi-row INSERT; a batch's remainder gets a statement of its own size (≤ this)
+VALUES_CHUNK = 100
+
+
+def _values_statement(table: Table, dialect: Any, keys: tuple[str, ...], count: int,
+                      finish: Callable[[Insert], Insert] | None) -> Insert:
+    insert = (postgresql if dialect.name == "postgresql" else sqlite).insert
+    statement = insert(table).values([
+        {key: bindparam(f"{key}_{n}", type_=table.c[key].type) for key in keys}
+        for n in range(count)])
+    return finish(statement) if finish else statement
+
+
+def insert_values(conn: Connection, table: Table, rows: Sequence[dict[str, Any]],
+                  finish: Callable[[Insert], Insert] | None = None) -> None:
+    """INSERT rows as multi-row VALUES: one statement (one round trip) per VALUES_CHUNK rows.
+
+    Every row names every column it writes, the same ones (no Python-side defaults are filled
+    in). `finish` adds, say, an ON CONFLICT clause; pass a module-level function (it is part of
+    the cache key).
+    """
+    dialect = conn.dialect
+    for start in range(0, len(rows), VALUES_CHUNK):
+        chunk = rows[start:start + VALUES_CHUNK]
+        keys = tuple(sorted(chunk[0]))
+        cache_key = (table.name, dialect.name, keys, len(chunk), finish)
+        prepared = _prepared.get(cache_key)
+        if prepared is None:
+            statement = _values_statement(table, dialect, keys, len(chunk), finish)
+            names = tuple(f"{key}_{n}" for n in range(len(chunk)) for key in keys)
+            with _lock:
+                prepared = _prepared.setdefault(
+                    cache_key, _prepare(statement, dialect, names, column_keys=False))
+        _run(conn, prepared, [{f"{key}_{n}": row[key] for n, row in enumerate(chunk)
+                               for key in keys}])
+
+
 def _bind(prepared: _Prepared, row: dict[str, Any]) -> Any:
     values = {**prepared.fixed, **{k: make() for k, make in prepared.defaults.items()}, **row}
     for name, process in prepared.processors.items():
@@ -102,8 +143,11 @@ def run(conn: Connection, statement: ClauseElement,
     """
     if not rows:
         return []
+    return _run(conn, _lookup(statement, conn.dialect, tuple(sorted(rows[0]))), rows)
+
+
+def _run(conn: Connection, prepared: _Prepared, rows: Sequence[dict[str, Any]]) -> list[Row]:
     dialect = conn.dialect
-    prepared = _lookup(statement, dialect, tuple(sorted(rows[0])))
     params = [_bind(prepared, row) for row in rows]
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     many = len(params) > 1

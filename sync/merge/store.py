@@ -18,7 +18,7 @@ from ..integrity.repeats import claim_first_ratings
 from ..link_cache import version_query
 from ..models import Answer, Channel, Conflict, Response
 from ..push.outbox import enqueue_pushes
-from ..reports.totals import apply_delta
+from ..reports.totals import apply_delta, count_new_ratings
 from ..versions import apply_versions, lock_device
 from .prepare import CONFLICT, DUPLICATE, REJECTED, STORED, PreparedResponse
 
@@ -29,19 +29,18 @@ def _insert(conn: Connection):  # type: ignore[no-untyped-def]
 
 
 @cache
-def _store_statements(insert: Any) -> tuple[Any, Any]:
-    """The response and answer INSERTs, built once per dialect: a statement object keeps its
-    cache key, so a batch skips rebuilding and re-keying them (SQLAlchemy's compiled cache
-    then hands back the compiled form)."""
-    # No conflict target: skips a known uuid and a pool rater's second rating of a unit.
-    # Its RETURNING also reads the config version: the batch's cache check costs no statement.
-    responses = (insert(Response).on_conflict_do_nothing()
-                 .returning(Response.id, Response.uuid, version_query()))
-    return responses, insert(Answer)
+def _insert_responses(insert: Any) -> Any:
+    """The response INSERT, built once per dialect (sync.fastsql caches its compiled form).
+
+    No conflict target: skips a known uuid and a pool rater's second rating of a unit. Its
+    RETURNING also reads the config version: the batch's cache check costs no statement.
+    """
+    return (insert(Response).on_conflict_do_nothing()
+            .returning(Response.id, Response.uuid, version_query()))
 
 
 def store_batch(conn: Connection,
-           items: list[PreparedResponse]) -> tuple[dict[int, str], int | None]:
+                items: list[PreparedResponse]) -> tuple[dict[int, str], int | None]:
     """Insert-if-absent every item in `conn`'s transaction.
 
     Returns the status by id(item), and the config version read by the insert (None when it
@@ -66,15 +65,14 @@ def store_batch(conn: Connection,
     if versionable:
         lock_device(conn, firsts[0].row["device_id"])  # one device per batch
     # Straight on the driver (sync.fastsql); RETURNING names the rows really inserted.
-    insert_responses, insert_answers = _store_statements(insert)
-    returned = fastsql.run(conn, insert_responses, [i.row for i in firsts])
+    returned = fastsql.run(conn, _insert_responses(insert), [i.row for i in firsts])
     new_ids = {uuid: rid for rid, uuid, _ in returned}
     version = (returned[0][2] or 0) if returned else None
     answer_rows = [
         {**answer, "response_id": new_ids[item.uuid]}
         for item in firsts if item.uuid in new_ids for answer in item.answers
     ]
-    fastsql.run(conn, insert_answers, answer_rows)
+    fastsql.insert_values(conn, Answer.__table__, answer_rows)
     store_intake(conn, [(new_ids[i.uuid], i.follow_up, i.contact)
                         for i in firsts if i.uuid in new_ids])
     inserted = [i.row for i in firsts if i.uuid in new_ids]
@@ -87,7 +85,8 @@ def store_batch(conn: Connection,
             set(new_ids.values()))
         counting -= silent
         apply_delta(conn, replaced, -1)
-    apply_delta(conn, counting, 1)
+    count_new_ratings(conn, [(i.row, i.answers) for i in firsts
+                             if new_ids.get(i.uuid) in counting])
     pushed = [new_ids[i.uuid] for i in firsts if i.push and i.uuid in new_ids]
     if pushed:  # only campaigns with a webhook pay for the outbox row
         enqueue_pushes(conn, pushed)

@@ -43,6 +43,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .. import fastsql
+from ..clock import local_day as clock_day
 from ..models import Answer, Base, Response
 from .filters import TallyFilter, counted, local_day
 
@@ -166,6 +167,48 @@ def apply_delta(target: Session | Connection, response_ids: Iterable[int], sign:
     stmt = _delta_statement(dialect, sign)
     for chunk in _chunks(response_ids):
         fastsql.run(conn, stmt, [{"ids": _ids_value(dialect, chunk)}])
+
+
+_KEYS = ("campaign_id", "unit_id", "item_id", "level_id", "channel", "identity_key", "day")
+
+
+def _add_on_conflict(statement: Any) -> Any:
+    """Make an INSERT of total rows add to the rows already there."""
+    table = TallyTotal.__table__
+    return statement.on_conflict_do_update(index_elements=list(_KEYS), set_={
+        "n": table.c.n + statement.excluded.n,
+        "score_sum": table.c.score_sum + statement.excluded.score_sum,
+    })
+
+
+def count_new_ratings(conn: Connection,
+                      ratings: Iterable[tuple[dict[str, Any], Sequence[dict[str, int]]]]) -> None:
+    """Add responses the caller has just stored — (response row, its answers) — to the totals.
+
+    The merge knows these rows whole, so the cells are summed here instead of read back from
+    the store: one multi-row upsert, the same rows `apply_delta(…, 1)` would add (the property
+    test holds both to a GROUP BY over the raw rows).
+    """
+    cells: dict[tuple[Any, ...], list[int]] = {}
+
+    def add(key: tuple[Any, ...], score: int) -> None:
+        cell = cells.setdefault(key, [0, 0])
+        cell[0] += 1
+        cell[1] += score
+
+    for row, answers in ratings:
+        grains = ((str(row["channel"]), row["identity_key"] or "", clock_day(row["created_at"])),
+                  (ROLLUP, ROLLUP, ROLLUP_DAY))
+        for grain in grains:
+            add((row["campaign_id"], row["unit_id"], RESPONDENTS, RESPONDENTS, *grain), 0)
+            for answer in answers:
+                add((row["campaign_id"], row["unit_id"], answer["item_id"], answer["level_id"],
+                     *grain), answer["score"])
+    # In key order: concurrent batches then lock shared total rows in one order.
+    rows = [{**dict(zip(_KEYS, key, strict=True)), "n": n, "score_sum": score}
+            for key, (n, score) in sorted(cells.items())]
+    if rows:
+        fastsql.insert_values(conn, TallyTotal.__table__, rows, _add_on_conflict)
 
 
 def rebuild_totals(session: Session, campaign_ids: Collection[int]) -> None:
