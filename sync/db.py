@@ -74,8 +74,6 @@ def configure_engine(engine: Engine) -> None:
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA cache_size=-32768")  # 32 MiB per connection (default 2)
-        cursor.execute("PRAGMA mmap_size=268435456")  # reads straight from the page cache
         cursor.close()
 
     @event.listens_for(engine, "begin")
