@@ -101,14 +101,16 @@ def _values_statement(table: Table, dialect: Any, keys: tuple[str, ...], count: 
 
 
 def insert_values(conn: Connection, table: Table, rows: Sequence[dict[str, Any]],
-                  finish: Callable[[Insert], Insert] | None = None) -> None:
-    """INSERT rows as multi-row VALUES: one statement (one round trip) per VALUES_CHUNK rows.
+                  finish: Callable[[Insert], Insert] | None = None) -> list[Row]:
+    """INSERT rows as multi-row VALUES: one statement (one round trip) per VALUES_CHUNK rows;
+    return what its RETURNING gives, if any.
 
     Every row names every column it writes, the same ones (no Python-side defaults are filled
-    in). `finish` adds, say, an ON CONFLICT clause; pass a module-level function (it is part of
-    the cache key).
+    in). `finish` adds, say, an ON CONFLICT or RETURNING clause; pass a module-level function
+    (it is part of the cache key).
     """
     dialect = conn.dialect
+    returned: list[Row] = []
     for start in range(0, len(rows), VALUES_CHUNK):
         chunk = rows[start:start + VALUES_CHUNK]
         keys = tuple(sorted(chunk[0]))
@@ -120,8 +122,9 @@ def insert_values(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]
             with _lock:
                 prepared = _prepared.setdefault(
                     cache_key, _prepare(statement, dialect, names, column_keys=False))
-        _run(conn, prepared, [{f"{key}_{n}": row[key] for n, row in enumerate(chunk)
-                               for key in keys}])
+        returned += _run(conn, prepared, [{f"{key}_{n}": row[key] for n, row in enumerate(chunk)
+                                           for key in keys}])
+    return returned
 
 
 def _bind(prepared: _Prepared, row: dict[str, Any]) -> Any:

@@ -6,7 +6,6 @@ reading first and writing after; the hot statements run straight on the driver (
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -28,14 +27,14 @@ def _insert(conn: Connection):  # type: ignore[no-untyped-def]
     return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert
 
 
-@cache
-def _insert_responses(insert: Any) -> Any:
-    """The response INSERT, built once per dialect (sync.fastsql caches its compiled form).
+def _skip_known(insert: Any) -> Any:
+    """Finish the responses' INSERT (sync.fastsql.insert_values).
 
     No conflict target: skips a known uuid and a pool rater's second rating of a unit. Its
-    RETURNING also reads the config version: the batch's cache check costs no statement.
+    RETURNING names the rows really inserted and reads the config version: the batch's cache
+    check costs no statement.
     """
-    return (insert(Response).on_conflict_do_nothing()
+    return (insert.on_conflict_do_nothing()
             .returning(Response.id, Response.uuid, version_query()))
 
 
@@ -65,7 +64,8 @@ def store_batch(conn: Connection,
     if versionable:
         lock_device(conn, firsts[0].row["device_id"])  # one device per batch
     # Straight on the driver (sync.fastsql); RETURNING names the rows really inserted.
-    returned = fastsql.run(conn, _insert_responses(insert), [i.row for i in firsts])
+    returned = fastsql.insert_values(conn, Response.__table__, [i.row for i in firsts],
+                                     _skip_known)
     new_ids = {uuid: rid for rid, uuid, _ in returned}
     version = (returned[0][2] or 0) if returned else None
     answer_rows = [
