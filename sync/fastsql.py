@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam
@@ -28,18 +28,27 @@ from sqlalchemy.sql.elements import ClauseElement
 Row = tuple[Any, ...]
 
 
+_ABSENT = object()
+
+
+@dataclass(frozen=True)
+class _Bind:
+    """How one parameter gets its value: from the row, else a column default, else a value
+    compiled into the statement; then the type's bind processor."""
+
+    name: str
+    process: Callable[[Any], Any] | None
+    fixed: Any = _ABSENT  # literals and constants compiled into the statement
+    default: Callable[[], Any] | None = None  # Python-side column default (INSERT)
+
+
 @dataclass(frozen=True)
 class _Prepared:
     statement: ClauseElement  # kept alive, so its id() stays unique while cached
     sql: str
-    #: bind names in the driver's order (positional paramstyles) or all of them (named)
-    names: tuple[str, ...]
+    #: one per parameter, in the driver's order (positional paramstyles) or by name
+    binds: tuple[_Bind, ...]
     positional: bool
-    processors: dict[str, Callable[[Any], Any]]
-    #: fixed values compiled into the statement (literals, subquery constants)
-    fixed: dict[str, Any]
-    #: Python-side column defaults for INSERT columns a row may leave out
-    defaults: dict[str, Callable[[], Any]]
     returns: bool
 
 
@@ -62,20 +71,18 @@ def _prepare(statement: ClauseElement, dialect: Any, keys: tuple[str, ...],
         compiled = statement.compile(dialect=dialect)
     if any(bind.expanding for bind in compiled.bind_names):
         raise ValueError("an expanding IN needs SQLAlchemy's execution: pass one array instead")
-    processors = {}
-    fixed = {}
+    by_name = {}
     for bind, name in compiled.bind_names.items():
         processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
-        if processor is not None:
-            processors[name] = processor
-        if name not in keys and not bind.callable and bind.value is not None:
-            fixed[name] = bind.value
-    names = tuple(compiled.positiontup) if compiled.positional else tuple(
-        compiled.bind_names.values())
-    defaults = {column.key: _default_of(column) for column in compiled.insert_prefetch
-                if column.key not in keys and column.default is not None}
-    return _Prepared(statement, compiled.string, names, compiled.positional, processors, fixed,
-                     defaults, bool(compiled.effective_returning))
+        fixed = bind.value if (name not in keys and not bind.callable
+                               and bind.value is not None) else _ABSENT
+        by_name[name] = _Bind(name, processor, fixed)
+    for column in compiled.insert_prefetch:
+        if column.key not in keys and column.default is not None:
+            by_name[column.key] = replace(by_name[column.key], default=_default_of(column))
+    names = compiled.positiontup if compiled.positional else list(by_name)
+    return _Prepared(statement, compiled.string, tuple(by_name[n] for n in names),
+                     compiled.positional, bool(compiled.effective_returning))
 
 
 def _lookup(statement: ClauseElement, dialect: Any, keys: tuple[str, ...]) -> _Prepared:
@@ -128,13 +135,21 @@ def insert_values(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]
 
 
 def _bind(prepared: _Prepared, row: dict[str, Any]) -> Any:
-    values = {**prepared.fixed, **{k: make() for k, make in prepared.defaults.items()}, **row}
-    for name, process in prepared.processors.items():
-        if name in values:
-            values[name] = process(values[name])
+    values = []
+    for bind in prepared.binds:
+        if bind.name in row:
+            value = row[bind.name]
+        elif bind.default is not None:
+            value = bind.default()
+        elif bind.fixed is not _ABSENT:
+            value = bind.fixed
+        else:
+            values.append(None)  # not given: NULL, as SQLAlchemy binds a missing value
+            continue
+        values.append(value if bind.process is None else bind.process(value))
     if prepared.positional:
-        return tuple(values.get(name) for name in prepared.names)
-    return {name: values.get(name) for name in prepared.names}
+        return tuple(values)
+    return {bind.name: value for bind, value in zip(prepared.binds, values, strict=True)}
 
 
 def run(conn: Connection, statement: ClauseElement,
