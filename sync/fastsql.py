@@ -6,7 +6,8 @@ dispatch), which made a poster rating several times dearer than a bare request. 
 statement is compiled once per dialect and set of columns by SQLAlchemy itself, and each call
 only binds values with the types' own bind processors (the very functions SQLAlchemy would
 apply) and calls the DBAPI cursor. The statement runs on the caller's Connection, inside its
-transaction, and `before_cursor_execute` listeners still see it.
+transaction. Where anything listens to statements (logging, query recording, tests counting
+them), SQLAlchemy runs them as usual instead.
 
 Only statements built once and kept (module-level or cached) belong here: the cache is keyed
 by the statement object.
@@ -120,7 +121,7 @@ def insert_values(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]
     returned: list[Row] = []
     for start in range(0, len(rows), VALUES_CHUNK):
         chunk = rows[start:start + VALUES_CHUNK]
-        keys = tuple(sorted(chunk[0]))
+        keys = _same_keys(chunk)
         cache_key = (table.name, dialect.name, keys, len(chunk), finish)
         prepared = _prepared.get(cache_key)
         if prepared is None:
@@ -161,17 +162,32 @@ def run(conn: Connection, statement: ClauseElement,
     """
     if not rows:
         return []
-    return _run(conn, _lookup(statement, conn.dialect, tuple(sorted(rows[0]))), rows)
+    keys = _same_keys(rows)
+    return _run(conn, _lookup(statement, conn.dialect, keys), rows)
+
+
+def _same_keys(rows: Sequence[dict[str, Any]]) -> tuple[str, ...]:
+    first = rows[0].keys()
+    if any(row.keys() != first for row in rows):
+        raise ValueError("every row of one statement must name the same columns")
+    return tuple(sorted(first))
+
+
+def watched(conn: Connection) -> bool:
+    """Something watches this connection's statements (event listeners, echo): SQLAlchemy
+    then runs them, so that what the watchers expect of its execution context holds."""
+    dispatch = conn.dispatch
+    return bool(dispatch.before_cursor_execute or dispatch.after_cursor_execute
+                or conn.engine.echo)
 
 
 def _run(conn: Connection, prepared: _Prepared, rows: Sequence[dict[str, Any]]) -> list[Row]:
+    if watched(conn):
+        result = conn.execute(prepared.statement, list(rows) if len(rows) > 1 else rows[0])
+        return [tuple(r) for r in result] if result.returns_rows else []
     dialect = conn.dialect
     params = [_bind(prepared, row) for row in rows]
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    many = len(params) > 1
-    if conn.dispatch.before_cursor_execute:  # logging and tests that count statements
-        for listener in conn.dispatch.before_cursor_execute:
-            listener(conn, cursor, prepared.sql, params if many else params[0], None, many)
     try:
         return _execute(cursor, prepared, params, dialect.name)
     except dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy would raise it (sqlstate kept)

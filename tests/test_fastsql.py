@@ -102,18 +102,35 @@ def test_a_driver_error_is_sqlalchemys_error_and_rolls_the_transaction_back(sess
     assert session.query(Response).count() == 0
 
 
-def test_statement_listeners_see_what_the_driver_runs(target):
+def test_rows_of_one_statement_must_name_the_same_columns(target):
     campaign, unit, link = target
-    seen: list[tuple[str, bool]] = []
+    rows = [_row(campaign, unit, link, "a"), _row(campaign, unit, link, "b")]
+    del rows[1]["comment"]  # would silently become NULL if only the first row were looked at
+    with db.engine.begin() as conn, pytest.raises(ValueError, match="same columns"):
+        fastsql.run(conn, insert(Response), rows)
 
-    def record(conn, cursor, statement, params, context, many):  # type: ignore[no-untyped-def]
-        seen.append((statement.split()[0], many))
 
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        with db.engine.begin() as conn:
-            fastsql.run(conn, insert(Response), [_row(campaign, unit, link, "a"),
-                                                  _row(campaign, unit, link, "b")])
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-    assert ("INSERT", True) in seen
+def test_the_suite_exercises_the_driver_path(app):  # type: ignore[no-untyped-def]
+    """Nothing watches the test engine's statements, so the tests above and the sync tests run
+    the driver path, not SQLAlchemy's."""
+    with db.engine.connect() as conn:
+        assert not fastsql.watched(conn)
+
+
+def test_watched_statements_run_through_sqlalchemy(app, client, make_campaign, make_link,
+                                                   make_item):
+    """Query recording (Flask-SQLAlchemy's SQLALCHEMY_RECORD_QUERIES) and paired listeners see
+    every statement of a sync, with SQLAlchemy's execution context."""
+    from flask_sqlalchemy.record_queries import _listen
+
+    _, token = make_link(make_campaign())
+    _listen(db.engine)  # what SQLALCHEMY_RECORD_QUERIES=True installs
+    before: list[str] = []
+    after: list[str] = []
+    event.listen(db.engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, *a: before.append(statement.split()[0]))
+    event.listen(db.engine, "after_cursor_execute",
+                 lambda conn, cursor, statement, *a: after.append(statement.split()[0]))
+    reply = client.post("/api/v1/sync", json={"device_id": "d", "responses": [make_item(token)]})
+    assert reply.status_code == 200 and reply.json["results"][0]["status"] == "stored"
+    assert before == after and before.count("INSERT") == 4

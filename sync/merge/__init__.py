@@ -21,7 +21,7 @@ from qr.links import LinkSigner
 
 from ..db import write_connection
 from ..integrity.repeats import REPEAT_DEVICE
-from ..link_cache import LinkCache, read_version
+from ..link_cache import LinkCache, LinkView, read_version
 from .prepare import (
     CONFLICT,
     DUPLICATE,
@@ -43,8 +43,12 @@ from .prepare import (
 from .store import store_batch
 
 __all__ = ["CONFLICT", "DUPLICATE", "REJECTED", "REPEAT_DEVICE", "STORED", "BatchError",
-           "ItemResult", "QuestionnaireIndex", "content_hash", "echo_id", "merge_batch",
-           "parse_envelope"]
+           "ItemResult", "QuestionnaireIndex", "StoreBusy", "content_hash", "echo_id",
+           "merge_batch", "parse_envelope"]
+
+
+class StoreBusy(Exception):
+    """Deadlocked or overtaken again and again: nothing was stored; the phone retries later."""
 
 
 class _StaleCache(Exception):
@@ -79,20 +83,30 @@ def merge_batch(
     now = now or datetime.now(timezone.utc)
     _end_read(session)
     engine = session.get_bind()
-    for _attempt in range(8):  # each retry follows an admin change committed meanwhile
-        # Validation runs before the write transaction, against the worker's cache (`reads`
-        # loads only what it misses): the store's write lock is held for the INSERTs alone.
-        with Session(engine) as reads:
-            preparer = Preparer(cache.view(reads), signer, device_id, now)
-            preparer.client_ip = client_ip
-            preparer.session = reads
-            results, prepared = prepare_all(preparer, raw_items, loaded)
-        valid = [p for p in prepared if p is not None]
+    # Corrections and voids read the rating they replace: always checked under the write lock.
+    corrects = any(isinstance(d, dict) and d.get("replaces") for d in loaded)
+    for attempt in range(8):
+        # First, optimistically, validation runs before the write transaction against the
+        # worker's cache, so the store's write lock is held for the INSERTs alone. After an
+        # admin change spoiled that, validation runs inside the transaction, with the config
+        # version pinned (a share lock on PostgreSQL, the write lock on SQLite): it cannot fail
+        # again, however busy the admins are.
+        locked = attempt > 0 or corrects
         try:
+            if not locked:
+                with Session(engine) as reads:
+                    view, results, prepared = _validate(reads, cache, signer, device_id, now,
+                                                        client_ip, raw_items, loaded)
             with write_connection(engine) as conn:
+                if locked:
+                    cache.confirm(cache.version, read_version(conn, pin=True))
+                    with Session(bind=conn) as reads:
+                        view, results, prepared = _validate(reads, cache, signer, device_id,
+                                                            now, client_ip, raw_items, loaded)
+                valid = [p for p in prepared if p is not None]
                 statuses, version = store_batch(conn, valid) if valid else ({}, None)
                 # The cache was right if no admin change committed since it was filled.
-                if not cache.confirm(preparer.view.version,
+                if not cache.confirm(view.version,
                                      read_version(conn) if version is None else version):
                     raise _StaleCache  # rolls the batch back; validate again
         except _StaleCache:
@@ -103,7 +117,18 @@ def merge_batch(
                 raise
             continue
         return _finish(results, prepared, statuses)
-    raise RuntimeError("a sync batch could not be committed after several attempts")
+    raise StoreBusy("a sync batch could not be committed after several attempts")
+
+
+def _validate(reads: Session, cache: LinkCache, signer: LinkSigner, device_id: str | None,
+              now: datetime, client_ip: str | None, raw_items: list[Any],
+              loaded: list[dict[str, Any] | ItemRejected],
+              ) -> tuple[LinkView, list[ItemResult], list[PreparedResponse | None]]:
+    """Check every item against the cache (`reads` loads what it misses)."""
+    preparer = Preparer(cache.view(reads), signer, device_id, now)
+    preparer.client_ip = client_ip
+    preparer.session = reads
+    return preparer.view, *prepare_all(preparer, raw_items, loaded)
 
 
 def _end_read(session: Session) -> None:
