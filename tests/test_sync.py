@@ -317,3 +317,24 @@ def test_unknown_uuid_format_variants_store_one_row(client, session, token, make
     results = post(client, [a, b]).json["results"]
     assert [r["status"] for r in results] == ["stored", "duplicate"]
     assert count(session) == 1
+
+
+def test_a_batch_that_keeps_deadlocking_answers_503_and_stores_nothing(client, session, token,
+                                                                       make_item, monkeypatch):
+    import sync.merge
+    from sqlalchemy.exc import DBAPIError
+
+    class Deadlock(Exception):
+        sqlstate = "40P01"
+
+    attempts = []
+
+    def deadlock(*args, **kwargs):  # type: ignore[no-untyped-def]
+        attempts.append(1)
+        raise DBAPIError("INSERT", {}, Deadlock())
+
+    monkeypatch.setattr(sync.merge, "store_batch", deadlock)
+    reply = post(client, [make_item(token)])
+    assert reply.status_code == 503 and reply.json["code"] == "busy"
+    assert "手机上" in reply.json["error"]  # the phone keeps its queue and retries later
+    assert len(attempts) == 8 and count(session) == 0
