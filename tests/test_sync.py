@@ -321,8 +321,9 @@ def test_unknown_uuid_format_variants_store_one_row(client, session, token, make
 
 def test_a_batch_that_keeps_deadlocking_answers_503_and_stores_nothing(client, session, token,
                                                                        make_item, monkeypatch):
-    import sync.merge
     from sqlalchemy.exc import DBAPIError
+
+    import sync.merge
 
     class Deadlock(Exception):
         sqlstate = "40P01"
