@@ -95,8 +95,9 @@ def _lookup(statement: ClauseElement, dialect: Any, keys: tuple[str, ...]) -> _P
     return found
 
 
-#: rows per multi-row INSERT; a batch's remainder gets a statement of its own size (≤ this)
-VALUES_CHUNK = 100
+#: rows per multi-row INSERT on PostgreSQL (each row count compiles once per process; a batch's
+#: remainder gets a statement of its own size, so at most this many forms are kept per table)
+VALUES_CHUNK = 20
 
 
 def _values_statement(table: Table, dialect: Any, keys: tuple[str, ...], count: int,
@@ -108,28 +109,40 @@ def _values_statement(table: Table, dialect: Any, keys: tuple[str, ...], count: 
     return finish(statement) if finish else statement
 
 
+def _values_prepared(table: Table, dialect: Any, keys: tuple[str, ...], count: int,
+                     finish: Callable[[Insert], Insert] | None) -> _Prepared:
+    cache_key = (table.name, dialect.name, keys, count, finish)
+    prepared = _prepared.get(cache_key)
+    if prepared is None:
+        statement = _values_statement(table, dialect, keys, count, finish)
+        names = tuple(f"{key}_{n}" for n in range(count) for key in keys)
+        with _lock:
+            prepared = _prepared.setdefault(
+                cache_key, _prepare(statement, dialect, names, column_keys=False))
+    return prepared
+
+
 def insert_values(conn: Connection, table: Table, rows: Sequence[dict[str, Any]],
                   finish: Callable[[Insert], Insert] | None = None) -> list[Row]:
-    """INSERT rows as multi-row VALUES: one statement (one round trip) per VALUES_CHUNK rows;
-    return what its RETURNING gives, if any.
+    """INSERT rows; return what the statement's RETURNING gives, if any.
 
+    On PostgreSQL as multi-row VALUES, one statement (one round trip) per VALUES_CHUNK rows;
+    on SQLite, where a statement costs no round trip, one compiled row run for each row.
     Every row names every column it writes, the same ones (no Python-side defaults are filled
     in). `finish` adds, say, an ON CONFLICT or RETURNING clause; pass a module-level function
     (it is part of the cache key).
     """
+    if not rows:
+        return []
     dialect = conn.dialect
+    keys = _same_keys(rows)
+    if dialect.name != "postgresql":
+        one = _values_prepared(table, dialect, keys, 1, finish)
+        return _run(conn, one, [{f"{key}_0": row[key] for key in keys} for row in rows])
     returned: list[Row] = []
     for start in range(0, len(rows), VALUES_CHUNK):
         chunk = rows[start:start + VALUES_CHUNK]
-        keys = _same_keys(chunk)
-        cache_key = (table.name, dialect.name, keys, len(chunk), finish)
-        prepared = _prepared.get(cache_key)
-        if prepared is None:
-            statement = _values_statement(table, dialect, keys, len(chunk), finish)
-            names = tuple(f"{key}_{n}" for n in range(len(chunk)) for key in keys)
-            with _lock:
-                prepared = _prepared.setdefault(
-                    cache_key, _prepare(statement, dialect, names, column_keys=False))
+        prepared = _values_prepared(table, dialect, keys, len(chunk), finish)
         returned += _run(conn, prepared, [{f"{key}_{n}": row[key] for n, row in enumerate(chunk)
                                            for key in keys}])
     return returned
