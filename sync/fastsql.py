@@ -95,17 +95,18 @@ def _lookup(statement: ClauseElement, dialect: Any, keys: tuple[str, ...]) -> _P
     return found
 
 
-#: rows per multi-row INSERT on PostgreSQL (each row count compiles once per process; a batch's
-#: remainder gets a statement of its own size, so at most this many forms are kept per table)
+#: the most rows insert_values binds itself (each row count compiles once per process on
+#: PostgreSQL, so at most this many forms are kept per table); more go through SQLAlchemy
 VALUES_CHUNK = 20
 
 
 def _values_statement(table: Table, dialect: Any, keys: tuple[str, ...], count: int,
                       finish: Callable[[Insert], Insert] | None) -> Insert:
     insert = (postgresql if dialect.name == "postgresql" else sqlite).insert
-    statement = insert(table).values([
-        {key: bindparam(f"{key}_{n}", type_=table.c[key].type) for key in keys}
-        for n in range(count)])
+    rows = [{key: bindparam(f"{key}_{n}", type_=table.c[key].type) for key in keys}
+            for n in range(count)]
+    # one row as a plain VALUES, which SQLAlchemy's executemany batches ("insertmanyvalues")
+    statement = insert(table).values(rows[0] if count == 1 else rows)
     return finish(statement) if finish else statement
 
 
@@ -126,26 +127,27 @@ def insert_values(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]
                   finish: Callable[[Insert], Insert] | None = None) -> list[Row]:
     """INSERT rows; return what the statement's RETURNING gives, if any.
 
-    On PostgreSQL as multi-row VALUES, one statement (one round trip) per VALUES_CHUNK rows;
-    on SQLite, where a statement costs no round trip, one compiled row run for each row.
-    Every row names every column it writes, the same ones (no Python-side defaults are filled
-    in). `finish` adds, say, an ON CONFLICT or RETURNING clause; pass a module-level function
-    (it is part of the cache key).
+    A few rows (a poster rating's): on PostgreSQL one multi-row VALUES (one round trip), on
+    SQLite, where a statement costs no round trip, the one-row form run for each. More than
+    VALUES_CHUNK rows (a field worker's queue): SQLAlchemy's executemany, which packs them
+    into few large statements. Every row names every column it writes, the same ones (no
+    Python-side defaults are filled in). `finish` adds, say, an ON CONFLICT or RETURNING
+    clause; pass a module-level function (it is part of the cache key).
     """
     if not rows:
         return []
     dialect = conn.dialect
     keys = _same_keys(rows)
+    one = _values_prepared(table, dialect, keys, 1, finish)
+    as_one = [{f"{key}_0": row[key] for key in keys} for row in rows]
+    if len(rows) > VALUES_CHUNK:
+        result = conn.execute(one.statement, as_one)
+        return [tuple(r) for r in result] if result.returns_rows else []
     if dialect.name != "postgresql":
-        one = _values_prepared(table, dialect, keys, 1, finish)
-        return _run(conn, one, [{f"{key}_0": row[key] for key in keys} for row in rows])
-    returned: list[Row] = []
-    for start in range(0, len(rows), VALUES_CHUNK):
-        chunk = rows[start:start + VALUES_CHUNK]
-        prepared = _values_prepared(table, dialect, keys, len(chunk), finish)
-        returned += _run(conn, prepared, [{f"{key}_{n}": row[key] for n, row in enumerate(chunk)
-                                           for key in keys}])
-    return returned
+        return _run(conn, one, as_one)
+    prepared = _values_prepared(table, dialect, keys, len(rows), finish)
+    return _run(conn, prepared, [{f"{key}_{n}": row[key] for n, row in enumerate(rows)
+                                  for key in keys}])
 
 
 def _bind(prepared: _Prepared, row: dict[str, Any]) -> Any:

@@ -30,7 +30,6 @@ from sqlalchemy import (
     Row,
     String,
     and_,
-    any_,
     bindparam,
     cast,
     delete,
@@ -137,8 +136,9 @@ def _delta_statement(dialect: str, sign: int):  # type: ignore[no-untyped-def]
 def _id_in_list(dialect: str) -> ColumnElement[bool]:
     """`Response.id` in the one parameter `ids` (an array; JSON text on SQLite): one compiled
     form whatever the number of ids, unlike an expanding IN."""
-    if dialect == "postgresql":
-        return Response.id == any_(bindparam("ids", type_=postgresql.ARRAY(Integer)))
+    if dialect == "postgresql":  # a subquery, not "= ANY(…)": a prepared plan still looks ids up
+        ids = bindparam("ids", type_=postgresql.ARRAY(Integer))
+        return Response.id.in_(select(func.unnest(ids)))
     ids = func.json_each(bindparam("ids", type_=String)).table_valued("value")
     return Response.id.in_(select(ids.c.value))
 
