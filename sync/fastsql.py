@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam
@@ -123,6 +124,14 @@ def _values_prepared(table: Table, dialect: Any, keys: tuple[str, ...], count: i
     return prepared
 
 
+@cache
+def _plain_insert(table: Table, dialect: str,
+                  finish: Callable[[Insert], Insert] | None) -> Insert:
+    """The INSERT SQLAlchemy's executemany packs into multi-row statements itself."""
+    statement = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    return finish(statement) if finish else statement
+
+
 def insert_values(conn: Connection, table: Table, rows: Sequence[dict[str, Any]],
                   finish: Callable[[Insert], Insert] | None = None) -> list[Row]:
     """INSERT rows; return what the statement's RETURNING gives, if any.
@@ -138,13 +147,12 @@ def insert_values(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]
         return []
     dialect = conn.dialect
     keys = _same_keys(rows)
-    one = _values_prepared(table, dialect, keys, 1, finish)
-    as_one = [{f"{key}_0": row[key] for key in keys} for row in rows]
     if len(rows) > VALUES_CHUNK:
-        result = conn.execute(one.statement, as_one)
+        result = conn.execute(_plain_insert(table, dialect.name, finish), list(rows))
         return [tuple(r) for r in result] if result.returns_rows else []
     if dialect.name != "postgresql":
-        return _run(conn, one, as_one)
+        one = _values_prepared(table, dialect, keys, 1, finish)
+        return _run(conn, one, [{f"{key}_0": row[key] for key in keys} for row in rows])
     prepared = _values_prepared(table, dialect, keys, len(rows), finish)
     return _run(conn, prepared, [{f"{key}_{n}": row[key] for n, row in enumerate(rows)
                                   for key in keys}])
