@@ -31,7 +31,8 @@ from sqlalchemy.orm import Session  # noqa: E402
 from tally_bench import build  # noqa: E402
 
 from sync.db import configure_engine, normalise_url  # noqa: E402
-from sync.exports import csv_chunks, responses_table  # noqa: E402
+from sync.exports.csv import csv_chunks  # noqa: E402
+from sync.exports.responses import responses_table  # noqa: E402
 from sync.models import Base  # noqa: E402
 
 RAW_SQL = text("""

@@ -14,7 +14,10 @@ from werkzeug.security import generate_password_hash
 
 from sync.audit import record
 from sync.db import write_transaction
-from sync.exports import rankings_table, responses_table, tallies_table, write_csv, write_xlsx
+from sync.exports.csv import write_csv
+from sync.exports.responses import responses_table
+from sync.exports.tables import rankings_table, tallies_table
+from sync.exports.xlsx import write_xlsx
 from sync.links import issue_link
 from sync.models import Campaign, Channel, Response, Role, Unit, User
 from sync.reports import campaign_tally

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from ..clock import local_day, local_today
-from ..exports import TIME_FORMAT, Table
+from ..exports.table import TIME_FORMAT, Table
 from ..models import (
     CallbackResult,
     Campaign,

@@ -28,7 +28,7 @@ from werkzeug.security import generate_password_hash
 
 from collector.auth import session_stamp
 from collector.extensions import db
-from sync.export_jobs import run_next
+from sync.exports.jobs import run_next
 from sync.models import Campaign, Channel, Role, Unit, User
 
 ITEM_KEYS = ["efficiency", "attitude", "competence", "conduct", "integrity"]

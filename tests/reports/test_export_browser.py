@@ -11,7 +11,8 @@ import pytest
 from openpyxl import load_workbook
 
 from collector.extensions import db
-from sync.export_jobs import ExportJob, ExportRunner
+from sync.exports.jobs import ExportRunner
+from sync.exports.models import ExportJob
 
 from .conftest import Rating, unit_by_code
 from .test_browser import session_cookie

@@ -15,16 +15,8 @@ from sqlalchemy.orm import Session
 
 from collector.extensions import db
 from sync.audit import AuditEntry
-from sync.export_jobs import (
-    LEASE,
-    ExportJob,
-    LeaseLost,
-    _owned_update,
-    claim_next,
-    create_job,
-    run_job,
-    run_next,
-)
+from sync.exports.jobs import LeaseLost, _owned_update, claim_next, create_job, run_job, run_next
+from sync.exports.models import LEASE, ExportJob
 from sync.models import Role, utcnow
 
 from .conftest import csrf_token, download, unit_by_code

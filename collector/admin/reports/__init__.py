@@ -23,14 +23,11 @@ from flask import (
 )
 
 from sync.charts import BANDS
-from sync.exports import (
-    Table,
-    csv_chunks,
-    rankings_table,
-    responses_table,
-    tallies_table,
-    write_xlsx,
-)
+from sync.exports.csv import csv_chunks
+from sync.exports.responses import responses_table
+from sync.exports.table import Table
+from sync.exports.tables import rankings_table, tallies_table
+from sync.exports.xlsx import write_xlsx
 from sync.integrity.signals import LABELS as SIGNAL_LABELS
 from sync.integrity.signals import campaign_signals, excluded_by_unit, review_list
 from sync.models import Campaign, Channel, Unit

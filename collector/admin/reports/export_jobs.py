@@ -1,6 +1,6 @@
 """Excel exports as background jobs: start one, watch its progress, download the file.
 
-The file is built by sync.export_jobs.ExportRunner, a thread of this process started with the
+The file is built by sync.exports.jobs.ExportRunner, a thread of this process started with the
 first request (so CLI commands never run one); any process's runner may build any job.
 Only the person who asked (within the units they still see) or an admin may see a job.
 """
@@ -23,7 +23,8 @@ from flask import (
     url_for,
 )
 
-from sync.export_jobs import KINDS, ExportJob, ExportRunner, JobStatus, create_job, job_view
+from sync.exports.jobs import ExportRunner, create_job, job_view
+from sync.exports.models import KINDS, ExportJob, JobStatus
 
 from ...audit import audit
 from ...auth import current_user, login_required

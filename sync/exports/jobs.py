@@ -9,98 +9,27 @@ claimed again once its lease has expired. The finished file sits in a folder the
 
 from __future__ import annotations
 
-import enum
 import logging
 import os
 import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import (
-    JSON,
-    CheckConstraint,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    and_,
-    func,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
-from .models import Base, Campaign, Response, UTCDateTime, utcnow
+from ..models import Campaign, Response, utcnow
+from .models import KINDS, LEASE, MAX_ATTEMPTS, ExportJob, JobStatus
 
 if TYPE_CHECKING:
-    from .exports import Table
+    from .table import Table
 
 log = logging.getLogger(__name__)
-
-#: what a job exports: one table, or the three-sheet workbook
-KINDS = {"responses": "评议结果", "tallies": "分项统计", "rankings": "排名",
-         "all": "评议结果、分项统计、排名"}
-#: a running job whose heartbeat is older than this is taken to be orphaned and runs again
-LEASE = timedelta(minutes=10)
-#: a job that has been started this often without finishing is failed instead of retried
-MAX_ATTEMPTS = 3
-
-
-class JobStatus(enum.StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-
-
-class ExportJob(Base):
-    """One requested export file and its progress."""
-
-    __tablename__ = "export_jobs"
-    __table_args__ = (
-        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),
-        CheckConstraint("kind IN ('responses', 'tallies', 'rankings', 'all')", name="kind"),
-        Index("ix_export_jobs_status_heartbeat", "status", "heartbeat_at"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"),
-                                             index=True)
-    #: who asked; only they (or an admin) may download the file
-    requested_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))
-    #: TallyFilter.to_params() of the page the export was started from
-    filters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    #: the unit ids the requester could see when asking (None = all: an admin)
-    unit_ids: Mapped[list[int] | None] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(10), default=JobStatus.QUEUED.value)
-    rows_done: Mapped[int] = mapped_column(Integer, default=0)
-    rows_total: Mapped[int | None] = mapped_column(Integer)
-    #: file name inside the exports folder, set when done
-    file_name: Mapped[str | None] = mapped_column(String(120))
-    error: Mapped[str | None] = mapped_column(Text)
-    #: random token of the runner holding the lease; every write checks it
-    worker: Mapped[str | None] = mapped_column(String(64))
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    @property
-    def download_name(self) -> str:
-        return f"campaign-{self.campaign_id}-{self.kind}.xlsx"
-
-    def __repr__(self) -> str:
-        return f"<ExportJob {self.id} {self.kind} {self.status}>"
 
 
 class LeaseLost(RuntimeError):
@@ -176,9 +105,11 @@ def _owned_update(session: Session, job_id: int, worker: str, **values: Any) -> 
 
 def build_tables(session: Session, job: ExportJob) -> tuple[list[Table], int]:
     """The sheets of a job and the number of rows it will write (for the progress bar)."""
-    # Imported here: sync.models imports this module for its table, before reports exist.
-    from .exports import Table, rankings_table, responses_table, tallies_table
-    from .reports import campaign_tally, parse_filter
+    # Imported here: sync.models imports the package for its tables, before reports exist.
+    from ..reports import campaign_tally, parse_filter
+    from .responses import responses_table
+    from .table import Table
+    from .tables import rankings_table, tallies_table
 
     campaign = session.get(Campaign, job.campaign_id)
     if campaign is None:
@@ -231,7 +162,7 @@ def run_job(session: Session, job_id: int, worker: str, directory: Path) -> None
             done += rows
             _owned_update(session, job_id, worker, rows_done=done, heartbeat_at=utcnow())
 
-        from .exports import write_xlsx  # see build_tables
+        from .xlsx import write_xlsx  # see build_tables
 
         with partial.open("wb") as fh:
             write_xlsx(fh, tables, progress=progress)
