@@ -20,12 +20,8 @@ def csv_chunks(table: Table, batch: int = 500) -> Iterator[str]:
     yield buffer.getvalue()
     buffer.seek(0)
     buffer.truncate()
-    if table.guarded_pages is not None:
-        for page in table.guarded_pages:
-            writer.writerows(page)
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
+    if table.csv_pages is not None:
+        yield from table.csv_pages
         return
     for count, row in enumerate(table.rows, 1):
         writer.writerow([neutralise(v) for v in row])

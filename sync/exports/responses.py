@@ -1,167 +1,255 @@
 """The responses table: one row per stored response, one column per item, streamed in keyset
-pages so a million responses never sit in memory."""
+pages, each page formatted by the store itself.
+
+Pages follow ix_responses_campaign_created on (created_at, id): no OFFSET, no cursor held open,
+and every page is its own short read transaction, so a million-row download neither loads
+everything nor pins the store. A page is its keys (an index range scan), then its rows as
+finished text: labels, Beijing times and the formula guard are computed in SQL
+(sync.exports.formatting), and for CSV the store writes the CSV text itself — PostgreSQL with
+COPY … TO STDOUT, SQLite as one string per page — so Python only passes pages along.
+Paging and reading pages in parallel: sync.exports.paging.
+"""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Iterator
-from datetime import datetime, timezone
-from itertools import chain
 from typing import Any
 
-from sqlalchemy import String, Text, cast, func, select, tuple_, type_coerce
+from sqlalchemy import (
+    ARRAY,
+    DateTime,
+    Integer,
+    Select,
+    String,
+    Text,
+    any_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    true,
+    tuple_,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 
-from ..integrity.signals import SignalReport, campaign_signals
-from ..models import CHANNEL_LABELS, Answer, Campaign, Response, ScaleLevel, Visit
+from ..integrity.signals import campaign_signals
+from ..models import (
+    CHANNEL_LABELS,
+    Campaign,
+    QuestionnaireItem,
+    Response,
+    ScaleLevel,
+    Unit,
+    Visit,
+)
 from ..questionnaires import item_keys
-from ..reports import REPORT_TZ, TallyFilter
+from ..reports import TallyFilter
+from . import formatting as fmt
+from .paging import PAGE_SIZE, READ_THREADS, Page, PageReader
 from .table import Row, Table, neutralise
-
-#: rows per keyset page of the responses export: each page is its own short query
-PAGE_SIZE = 5000
-
-
-def responses_table(session: Session, campaign: Campaign,
-                    tally_filter: TallyFilter | None = None,
-                    unit_ids: Collection[int] | None = None,
-                    with_signals: bool = True, page_size: int = PAGE_SIZE,
-                    guard_formulas: bool = True) -> Table:
-    """One row per stored response, one column per item (the level label); streamed.
-
-    Excluded ratings stay in the file, marked, with the reason; fraud signals (for admins)
-    explain themselves in 风险提示. Pages by keyset on (created_at, id) through
-    ix_responses_campaign_created: no OFFSET, no cursor held open, and the read transaction
-    ends between pages, so a million-row download neither loads everything nor pins the store.
-
-    Built for speed (a million rows): plain tuples without ORM or type processing, every label
-    looked up in maps built (and guarded against formulas) once, one flat query per page.
-    With `guard_formulas` (for CSV) text comes out already neutralised, as `Table.guarded_pages`;
-    without it (XLSX: text cells are never formulas) text is as typed.
-    """
-    guard = neutralise if guard_formulas else _as_typed
-    items = campaign.questionnaire.items
-    identities = {c.key: guard(c.label) for c in campaign.questionnaire.identities}
-    headers = ["编号", "评议活动", "单位代码", "单位名称", "评议方式", "走访",
-               "提交时间(北京时间)", "接收时间(北京时间)",
-               *[i.label for i in items], "评议人员身份", "意见建议", "标记",
-               "已剔除", "剔除原因", *(["风险提示"] if with_signals else [])]
-    # Answers to earlier questionnaire versions find their column by item key.
-    column_of_key = {item.key: n for n, item in enumerate(items)}
-    column_of_item = {item_id: column_of_key[key]
-                      for item_id, key in item_keys(session, campaign).items()
-                      if key in column_of_key}
-    level_labels = {level_id: guard(label) for level_id, label in
-                    session.execute(select(ScaleLevel.id, ScaleLevel.label)).all()}
-    units = {u.id: (guard(u.code), guard(u.name)) for u in campaign.units}
-    places = {visit_id: guard(place) for visit_id, place in session.execute(
-        select(Visit.id, Visit.place).where(Visit.campaign_id == campaign.id)).all()}
-    channels = {**{c.value: label for c, label in CHANNEL_LABELS.items()}}
-    title = guard(campaign.title)
-    where = [Response.campaign_id == campaign.id,
-             *(tally_filter or TallyFilter()).conditions()]
-    if unit_ids is not None:
-        where.append(Response.unit_id.in_(sorted(unit_ids)))
-    # Each item's level id as a correlated lookup on the answers' primary key: the page query
-    # returns one flat row per response, pivoted by the store, not by Python.
-    item_ids_of_column: dict[int, list[int]] = {}
-    for item_id, column in column_of_item.items():
-        item_ids_of_column.setdefault(column, []).append(item_id)
-    answer_columns = [
-        select(func.max(Answer.level_id))
-        .where(Answer.response_id == Response.id,
-               Answer.item_id.in_(sorted(item_ids_of_column.get(n, [-1]))))
-        .scalar_subquery() for n in range(len(items))]
-    # type_coerce(…, String): the driver's own values, no per-value processors (SQLite hands
-    # back timestamps and JSON as text, PostgreSQL timestamps as datetimes).
-    page = (select(Response.id, Response.uuid, Response.unit_id,
-                   type_coerce(Response.channel, String), Response.visit_id,
-                   type_coerce(Response.created_at, String),
-                   type_coerce(Response.received_at, String), Response.identity_key,
-                   Response.comment, cast(Response.flags, Text),
-                   type_coerce(Response.excluded_at, String), Response.exclusion_reason,
-                   *answer_columns)
-            .where(*where).order_by(Response.created_at, Response.id).limit(page_size))
-    levels = level_labels.get
-    beijing = _LocalTimes()
-
-    def pages() -> Iterator[list[Row]]:
-        # Signals (admins only) are judged on the whole campaign: computed here, after the
-        # header has gone out, so the download starts at once.
-        signals = campaign_signals(session, campaign, unit_ids) if with_signals else None
-        after: tuple[datetime, int] | None = None
-        while True:
-            stmt = page if after is None else page.where(
-                tuple_(Response.created_at, Response.id) > tuple_(*after))
-            found = session.connection().execute(stmt).all()
-            if not found:
-                break
-            session.rollback()  # end the read transaction between pages
-            rows: list[Row] = []
-            append = rows.append
-            for (rid, uuid, unit_id, channel, visit_id, created, received, identity, comment,
-                 flags, excluded, reason, *answers) in found:
-                code, name = units.get(unit_id, ("", ""))
-                # None (no visit, no answer) is written as an empty cell
-                row = [guard(uuid), title, code, name, channels[channel],
-                       places.get(visit_id), beijing(created), beijing(received),
-                       *map(levels, answers),
-                       identities.get(identity) or guard(identity) if identity else "",
-                       guard(comment) if comment else "",
-                       guard(_flags_text(flags)), "是" if excluded else "",
-                       guard(reason) if reason else ""]
-                if signals is not None:
-                    row.append(_signals_text(signals, rid))
-                append(row)
-            yield rows
-            last = found[-1]
-            after = (_as_datetime(last[5]), last[0])
-
-    paged = pages()
-    return Table("评议结果", headers, chain.from_iterable(paged),
-                 guarded_pages=paged if guard_formulas else None)
 
 
 def _as_typed(value: Any) -> Any:
     return value
 
 
-def _as_datetime(value: str | datetime) -> datetime:
-    """A timestamp as the driver gave it (SQLite: UTC text) as an aware datetime."""
-    if isinstance(value, str):
-        return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
-    return value
+class ResponsesExport:
+    """The export of one campaign's responses for one reader: its headers and its queries.
 
-
-class _LocalTimes:
-    """Timestamps as Beijing time text (2024-05-01 08:30:00), fast for a million rows.
-
-    SQLite hands back UTC text: the local minute is looked up per distinct minute (every real
-    zone's offset is whole minutes) and the seconds copied over. Datetimes are converted.
+    `guard` (CSV) neutralises formula-like text in every text column; without it (XLSX: a
+    text cell is never a formula) text is as typed. `with_signals` adds the admin's 风险提示.
     """
 
-    def __init__(self) -> None:
-        self.minutes: dict[str, str] = {}
+    def __init__(self, session: Session, campaign: Campaign,
+                 tally_filter: TallyFilter | None = None,
+                 unit_ids: Collection[int] | None = None, with_signals: bool = True,
+                 guard: bool = True) -> None:
+        self.session = session
+        self.campaign = campaign
+        self.unit_ids = unit_ids
+        self.with_signals = with_signals
+        self.guard = guard
+        self.dialect = session.get_bind().dialect.name
+        items = campaign.questionnaire.items
+        self.headers = ["编号", "评议活动", "单位代码", "单位名称", "评议方式", "走访",
+                        "提交时间(北京时间)", "接收时间(北京时间)",
+                        *[i.label for i in items], "评议人员身份", "意见建议", "标记",
+                        "已剔除", "剔除原因", *(["风险提示"] if with_signals else [])]
+        self.where = [Response.campaign_id == campaign.id,
+                      *(tally_filter or TallyFilter()).conditions()]
+        if unit_ids is not None:
+            self.where.append(Response.unit_id.in_(sorted(unit_ids)))
+        # Answers to earlier questionnaire versions find their column by item key.
+        column_of_key = {item.key: n for n, item in enumerate(items)}
+        self.answer_items: list[list[int]] = [[] for _ in items]
+        for item_id, key in sorted(item_keys(session, campaign).items()):
+            if key in column_of_key:
+                self.answer_items[column_of_key[key]].append(item_id)
+        item_ids = [i for ids in self.answer_items for i in ids] or [-1]
+        self.level_labels = dict(session.execute(
+            select(ScaleLevel.id, ScaleLevel.label).where(ScaleLevel.scale_id.in_(
+                select(QuestionnaireItem.scale_id).where(QuestionnaireItem.id.in_(item_ids)))
+            )).all())
+        self._signal_texts: dict[int, str] | None = None
 
-    def __call__(self, value: str | datetime | None) -> str:
-        if not value:
-            return ""
-        if isinstance(value, str):
-            head = self.minutes.get(value[:16])
-            if head is None:
-                head = self.minutes[value[:16]] = _as_datetime(value[:16]).astimezone(
-                    REPORT_TZ).isoformat(" ", "minutes")[:16]
-            return head + value[16:19]
-        return value.astimezone(REPORT_TZ).isoformat(" ", "seconds")[:19]
+    # -- keys -------------------------------------------------------------------------------
+
+    def keys_query(self, after: tuple[str, int] | None, limit: int) -> Select:
+        """The next page's (id, created_at as text), in export order: an index range scan.
+
+        The timestamp travels as the store's own text (SQLite stores text and compares it as
+        stored; PostgreSQL's text keeps the offset and every microsecond and casts back
+        exactly), so a million keys cost no datetime parsing.
+        """
+        if self.dialect == "sqlite":
+            created: Any = type_coerce(Response.created_at, String)
+            stmt = select(Response.id, created)
+            moment: Any = literal(after[0], String) if after else None
+        else:
+            created = Response.created_at
+            stmt = select(Response.id, cast(Response.created_at, Text))
+            moment = cast(literal(after[0], Text), DateTime(timezone=True)) if after else None
+        stmt = stmt.where(*self.where).order_by(Response.created_at, Response.id).limit(limit)
+        if after is not None:
+            stmt = stmt.where(tuple_(created, Response.id) > tuple_(moment,
+                                                                   literal(after[1], Integer)))
+        return stmt
+
+    def page_params(self, page: Page) -> dict[str, Any]:
+        """What a page's rows query binds: SQLite its key range (after, last], PostgreSQL its
+        ids; both the page's flagged ids with their 风险提示."""
+        texts = self.signal_texts() if self.with_signals else {}
+        if self.dialect == "sqlite":
+            last_created, last_id = page.keys[-1][1], page.keys[-1][0]
+            params: dict[str, Any] = {"last_created": last_created, "last_id": last_id}
+            if page.after is not None:
+                params.update(after_created=page.after[0], after_id=page.after[1])
+            params["signals"] = fmt.json_object(
+                {str(rid): texts[rid] for rid, _ in page.keys if rid in texts})
+            return params
+        ids = sorted(k[0] for k in page.keys)
+        flagged = [i for i in ids if i in texts]
+        return {"page_ids": ids, "signal_ids": flagged,
+                "signal_texts": [texts[i] for i in flagged]}
+
+    # -- rows -------------------------------------------------------------------------------
+
+    def _columns(self, answer_levels: list[Any], signal: Any,
+                 csv: bool) -> list[tuple[Any, bool]]:
+        """(expression, free text?) per column. With `csv` (SQLite writing CSV lines) labels
+        and the title come already CSV-quoted; free text is quoted by the line query."""
+        d, guard = self.dialect, self.guard
+        g = neutralise if guard else _as_typed
+
+        def known(value: str) -> str:  # a label or title: guarded and quoted once, here
+            return fmt.csv_text(g(value)) if csv else g(value)
+
+        levels = {level_id: known(label) for level_id, label in self.level_labels.items()}
+        identities = {c.key: known(c.label) for c in self.campaign.questionnaire.identities
+                      if c.label}
+        channels = {c.value: known(label) for c, label in CHANNEL_LABELS.items()}
+        channel = type_coerce(Response.channel, String)
+        columns: list[tuple[Any, bool]] = [
+            (fmt.cell(Response.uuid, d, guard), True),
+            (literal(known(self.campaign.title), Text), False),
+            (fmt.cell(Unit.code, d, guard), True), (fmt.cell(Unit.name, d, guard), True),
+            (fmt.labelled(channel, channels, fmt.text(channel)), True),
+            (fmt.cell(Visit.place, d, guard), True),
+            (fmt.local_time(Response.created_at, d), False),
+            (fmt.local_time(Response.received_at, d), False),
+            *[(fmt.labelled(level, levels), False) for level in answer_levels],
+            (fmt.labelled(Response.identity_key, identities,
+                          fmt.cell(Response.identity_key, d, guard)), True),
+            (fmt.cell(Response.comment, d, guard), True), (fmt.flags_text(d, guard), True),
+            (type_coerce(case((Response.excluded_at.is_not(None), "是"), else_=""), Text),
+             False),
+            (fmt.cell(Response.exclusion_reason, d, guard), True)]
+        if self.with_signals:
+            columns.append((fmt.text(signal), True))
+        return columns
+
+    def rows_query(self, csv: bool = False, after: bool = True) -> Select:
+        """A page's rows as finished text, in export order (bound by `page_params`).
+
+        SQLite reads the page's key range (with `after`: the range starts after a key),
+        PostgreSQL the page's ids in one index scan (in id order: the look-ups walk the index
+        instead of jumping around it) and each response's answers once, by LATERAL.
+        """
+        base = Response.__table__.join(Unit.__table__, Unit.id == Response.unit_id).outerjoin(
+            Visit.__table__, Visit.id == Response.visit_id)
+        if self.dialect == "sqlite":
+            entries = func.json_each(bindparam("signals", "{}", type_=Text)).table_valued(
+                "key", "value")
+            flagged = select(cast(entries.c.key, Integer).label("id"),
+                             entries.c.value.label("text")).subquery("flagged")
+            source = base.outerjoin(flagged, flagged.c.id == Response.id)
+            created = type_coerce(Response.created_at, String)
+            where = [*self.where, tuple_(created, Response.id) <= tuple_(
+                bindparam("last_created", type_=String), bindparam("last_id", type_=Integer))]
+            if after:
+                where.append(tuple_(created, Response.id) > tuple_(
+                    bindparam("after_created", type_=String),
+                    bindparam("after_id", type_=Integer)))
+            levels = fmt.answer_levels(self.answer_items)
+        else:
+            lateral = fmt.answers_lateral(self.answer_items)
+            flagged = func.unnest(bindparam("signal_ids", [], type_=ARRAY(Integer)),
+                                  bindparam("signal_texts", [], type_=ARRAY(Text))
+                                  ).table_valued("id", "text").render_derived("flagged")
+            source = base.join(lateral, true()).outerjoin(flagged, flagged.c.id == Response.id)
+            where = [Response.id == any_(bindparam("page_ids", [], type_=ARRAY(Integer)))]
+            levels = [lateral.c[f"c{n}"] for n in range(len(self.answer_items))]
+        columns = self._columns(levels, flagged.c.text, csv)
+        stmt = (select(*[expr.label(f"f{n}") for n, (expr, _) in enumerate(columns)])
+                .select_from(source).where(*where).order_by(Response.created_at, Response.id))
+        if not csv:
+            return stmt
+        # SQLite: the page as one CSV string, csv.writer's quoting, rows ending in CRLF. The
+        # ordered subquery is not flattened into the aggregate, so each cell is computed once.
+        page = stmt.subquery("page")
+        cells = [fmt.csv_field(page.c[f"f{n}"]) if free else page.c[f"f{n}"]
+                 for n, (_, free) in enumerate(columns)]
+        line = fmt.joined(cells, ",") + literal("\r\n", Text)
+        return select(func.coalesce(func.group_concat(line, ""), ""))
+
+    def signal_texts(self) -> dict[int, str]:
+        """风险提示 per flagged response id; judged on the whole campaign, so computed once, when
+        the first page is read (after the header has gone out: the download starts at once)."""
+        if self._signal_texts is None:
+            report = campaign_signals(self.session, self.campaign, self.unit_ids)
+            g = neutralise if self.guard else _as_typed
+            self._signal_texts = {rid: g(entry.describe())
+                                  for rid, entry in report.flagged.items()}
+            self.session.rollback()
+        return self._signal_texts
+
+    def reader(self, page_size: int = PAGE_SIZE, threads: int = 1) -> PageReader:
+        return PageReader(self, page_size, threads)
 
 
-def _flags_text(flags: str | list[str] | None) -> str:
-    """Review flags (JSON text) as "a,b"; most responses have none."""
-    if not flags or flags == "[]":
-        return ""
-    return ",".join(json.loads(flags) if isinstance(flags, str) else flags)
+def responses_table(session: Session, campaign: Campaign,
+                    tally_filter: TallyFilter | None = None,
+                    unit_ids: Collection[int] | None = None,
+                    with_signals: bool = True, page_size: int = PAGE_SIZE,
+                    guard_formulas: bool = True, read_threads: int = READ_THREADS) -> Table:
+    """One row per stored response, one column per item (the level label); streamed.
 
+    Excluded ratings stay in the file, marked, with the reason; fraud signals (for admins)
+    explain themselves in 风险提示. With `guard_formulas` (for CSV) every text cell comes out
+    neutralised and `Table.csv_pages` holds the rows as CSV text, `read_threads` pages read at
+    once; without it (XLSX) text is as typed. Read `rows` or `csv_pages`, never both.
+    """
+    export = ResponsesExport(session, campaign, tally_filter, unit_ids, with_signals,
+                             guard_formulas)
 
-def _signals_text(signals: SignalReport, response_id: int) -> str:
-    flagged = signals.get(response_id)
-    return flagged.describe() if flagged else ""
+    def rows() -> Iterator[Row]:
+        for page in export.reader(page_size).rows():
+            for row in page:
+                yield list(row)
+
+    return Table("评议结果", export.headers, rows(),
+                 csv_pages=export.reader(page_size, read_threads).csv()
+                 if guard_formulas else None)

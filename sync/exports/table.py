@@ -25,15 +25,15 @@ Row = Sequence[Any]
 class Table:
     """One sheet or file: a title, headers and (possibly streamed) rows.
 
-    `guarded_pages`, when set, is the same stream as `rows` in lists, with every text cell
-    already neutralised: a CSV writer may hand a whole page to csv.writer at once. Read one or
-    the other, never both.
+    `csv_pages`, when set, is the same stream as `rows` already written as CSV text (no
+    header), a page at a time, with every text cell neutralised: the CSV writer sends it as it
+    is. Read one or the other, never both.
     """
 
     title: str
     headers: list[str]
     rows: Iterable[Row]
-    guarded_pages: Iterable[list[Row]] | None = None
+    csv_pages: Iterable[str] | None = None
 
 
 def neutralise(value: Any) -> Any:
