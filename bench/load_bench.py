@@ -24,7 +24,6 @@ import http.client
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -131,6 +130,15 @@ def drive(port: int, path: str, payloads: list[bytes], concurrency: int,
     return seconds, latencies
 
 
+def server_cpu(master: int) -> float:
+    """CPU seconds (user + system) used so far by gunicorn's workers."""
+    total = 0.0
+    for child in Path(f"/proc/{master}/task/{master}/children").read_text().split():
+        fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
@@ -182,12 +190,14 @@ def main() -> None:
             drive(args.port, path, payloads[:40], args.concurrency, check=False)
         results = {}
         for name, path, payloads in plan:
+            cpu = server_cpu(server.pid)
             seconds, lat = drive(args.port, path, payloads[40:], args.concurrency,
                                  check=name.startswith("sync"))
+            cpu = (server_cpu(server.pid) - cpu) / len(lat)
             results[name] = (len(lat) / seconds, lat)
             print(f"{name:8s} {len(lat) / seconds:8.0f} req/s   p50 {pct(lat, .5):6.1f} ms   "
                   f"p95 {pct(lat, .95):6.1f} ms   p99 {pct(lat, .99):6.1f} ms   "
-                  f"(median {statistics.median(lat) * 1000:.1f} ms)")
+                  f"server CPU {cpu * 1000:.2f} ms/request")
         r1 = results["sync-1"][0] / results["bare"][0]
         r50 = results["sync-50"][0] / results["bare-50"][0]
         print(f"ratio sync-1 / bare = {r1:.2f}  (goal >= 0.6: {'met' if r1 >= 0.6 else 'NOT met'})")

@@ -9,7 +9,7 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 
-from sqlalchemy import event
+from sqlalchemy import Connection, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -85,10 +85,8 @@ def configure_engine(engine: Engine) -> None:
     def _on_begin(conn):  # type: ignore[no-untyped-def]
         # A deferred transaction that later writes can fail with SQLITE_BUSY on lock upgrade
         # without waiting; writers take the lock at BEGIN so busy_timeout applies.
-        if conn.get_execution_options().get(IMMEDIATE):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            conn.exec_driver_sql("BEGIN")
+        immediate = conn.get_execution_options().get(IMMEDIATE)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 @contextmanager
@@ -100,8 +98,7 @@ def write_transaction(session: Session) -> Iterator[Session]:
     """
     session.commit()  # ends any read transaction; a no-op when there is none
     bind = session.get_bind()
-    lock = _write_locks.get(bind) if isinstance(bind, Engine) else None
-    with lock.held() if lock else nullcontext():
+    with _file_lock(bind) if isinstance(bind, Engine) else nullcontext():
         session.connection(execution_options={IMMEDIATE: True})
         try:
             yield session
@@ -109,3 +106,21 @@ def write_transaction(session: Session) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def _file_lock(engine: Engine):  # type: ignore[no-untyped-def]
+    lock = _write_locks.get(engine)
+    return lock.held() if lock else nullcontext()
+
+
+@contextmanager
+def write_connection(engine: Engine) -> Iterator[Connection]:
+    """A Core connection in one write transaction, committed whole or rolled back whole.
+
+    The sync path's own transaction: no ORM session around it (whose bookkeeping costs more
+    than the batch's INSERTs). On SQLite it holds the write lock from BEGIN.
+    """
+    with engine.connect() as conn:
+        conn.execution_options(**{IMMEDIATE: True})
+        with _file_lock(engine), conn.begin():  # the lock is held for the transaction alone
+            yield conn

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Integer, event, select
+from sqlalchemy import Connection, Integer, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
 
@@ -77,8 +77,14 @@ def version_query():  # type: ignore[no-untyped-def]
 _READ_VERSION = select(ConfigVersion.value).where(ConfigVersion.id == 1)
 
 
-def read_version(session: Session) -> int:
-    return session.connection().scalar(_READ_VERSION) or 0
+_PIN_VERSION = _READ_VERSION.with_for_update(read=True)
+
+
+def read_version(target: Session | Connection, pin: bool = False) -> int:
+    """The store's config version; with `pin`, no admin change can move it until the caller's
+    transaction ends (FOR SHARE on PostgreSQL; a SQLite writer already excludes all others)."""
+    conn = target if isinstance(target, Connection) else target.connection()
+    return conn.scalar(_PIN_VERSION if pin else _READ_VERSION) or 0
 
 
 @dataclass(frozen=True)
@@ -184,6 +190,11 @@ class LinkCache:
         self._state = _State(version=-1)
         self._lock = threading.Lock()
 
+    @property
+    def version(self) -> int:
+        """The version the cache holds entries for (-1: none known yet)."""
+        return self._state.version
+
     def view(self, session: Session) -> LinkView:
         """The cache for one batch; reads the version only when none is known yet."""
         state = self._state
@@ -193,11 +204,14 @@ class LinkCache:
         return LinkView(state, session)
 
     def confirm(self, assumed: int, observed: int) -> bool:
-        """True when the batch's view was current; else drop the cache (now at `observed`)."""
+        """True when the batch's view was current; else drop the cache (now at `observed`).
+
+        Versions only grow: a slow batch that observed an older one never puts it back.
+        """
         if assumed == observed:
             return True
         with self._lock:
-            if self._state.version != observed:
+            if self._state.version < observed:
                 self._state = _State(observed)
         return False
 

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select, text, update
+from sqlalchemy import Connection, and_, exists, func, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from .models import Channel, Response
@@ -63,14 +63,14 @@ def check_version(session: Session, data: dict[str, Any], link_id: int, channel:
         raise VersionRejected("只能更正或作废本机用同一链接提交的评议。", "version_not_yours")
 
 
-def lock_device(session: Session, device_id: str | None) -> None:
+def lock_device(conn: Connection, device_id: str | None) -> None:
     """Serialise this phone's batches (PostgreSQL; SQLite writers already hold one lock)."""
-    if device_id and session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                        {"key": zlib.crc32(device_id.encode()) - 2**31})
+    if device_id and conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                     {"key": zlib.crc32(device_id.encode()) - 2**31})
 
 
-def apply_versions(session: Session, stored: Sequence[tuple[int, dict[str, Any]]],
+def apply_versions(conn: Connection, stored: Sequence[tuple[int, dict[str, Any]]],
                    batch_ids: set[int]) -> tuple[set[int], set[int]]:
     """Mark what the newly stored responses replace, and new originals already replaced.
 
@@ -85,7 +85,7 @@ def apply_versions(session: Session, stored: Sequence[tuple[int, dict[str, Any]]
     for response_id, row in stored:
         if not row.get("replaces"):
             continue
-        hit = session.execute(
+        hit = conn.execute(
             update(Response)
             .where(Response.uuid == row["replaces"], Response.link_id == row["link_id"],
                    Response.device_id == row["device_id"], Response.superseded_at.is_(None))
@@ -97,18 +97,18 @@ def apply_versions(session: Session, stored: Sequence[tuple[int, dict[str, Any]]
                 silent.add(rid)
             elif not (was_void or was_repeat or was_excluded):  # it counted until now
                 replaced.add(rid)
-        if not hit and session.scalar(select(func.count()).where(
+        if not hit and conn.scalar(select(func.count()).where(
                 Response.uuid == row["replaces"])):
             # The original is here but already replaced by another version: this one is kept
             # for review and does not count (the phone only ever corrects the latest version).
-            session.execute(update(Response).where(Response.id == response_id).values(
+            conn.execute(update(Response).where(Response.id == response_id).values(
                 superseded_at=now, flags=[*row["flags"], STALE_VERSION]))
             silent.add(response_id)
     later = aliased(Response)
     successor = and_(later.replaces == Response.uuid, later.link_id == Response.link_id,
                      later.device_id == Response.device_id, later.id != Response.id)
     # Originals stored after their correction never count.
-    late_originals = session.execute(
+    late_originals = conn.execute(
         update(Response)
         .where(Response.id.in_([rid for rid, _ in stored]), Response.superseded_at.is_(None),
                exists().where(successor))

@@ -219,22 +219,22 @@ def test_ratings_begun_before_close_upload_late_with_their_receipt(
 
 def test_a_crash_mid_batch_leaves_nothing_half_written(client, session, token, make_item,
                                                        monkeypatch):
-    import sync.merge
+    import sync.merge.store
 
     batch = [make_item(token) for _ in range(10)]
-    real = sync.merge.claim_first_ratings
+    real = sync.merge.store.claim_first_ratings
 
     def crash(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("power cut after responses and answers were inserted")
 
-    monkeypatch.setattr(sync.merge, "claim_first_ratings", crash)
+    monkeypatch.setattr(sync.merge.store, "claim_first_ratings", crash)
     with pytest.raises(RuntimeError):
         client.application.testing = True
         post(client, batch)
     assert count(session) == 0
     assert count(session, Answer) == 0
 
-    monkeypatch.setattr(sync.merge, "claim_first_ratings", real)
+    monkeypatch.setattr(sync.merge.store, "claim_first_ratings", real)
     assert [r["status"] for r in post(client, batch).json["results"]] == ["stored"] * 10
     assert count(session, Answer) == 50
 
@@ -317,3 +317,25 @@ def test_unknown_uuid_format_variants_store_one_row(client, session, token, make
     results = post(client, [a, b]).json["results"]
     assert [r["status"] for r in results] == ["stored", "duplicate"]
     assert count(session) == 1
+
+
+def test_a_batch_that_keeps_deadlocking_answers_503_and_stores_nothing(client, session, token,
+                                                                       make_item, monkeypatch):
+    from sqlalchemy.exc import DBAPIError
+
+    import sync.merge
+
+    class Deadlock(Exception):
+        sqlstate = "40P01"
+
+    attempts = []
+
+    def deadlock(*args, **kwargs):  # type: ignore[no-untyped-def]
+        attempts.append(1)
+        raise DBAPIError("INSERT", {}, Deadlock())
+
+    monkeypatch.setattr(sync.merge, "store_batch", deadlock)
+    reply = post(client, [make_item(token)])
+    assert reply.status_code == 503 and reply.json["code"] == "busy"
+    assert "手机上" in reply.json["error"]  # the phone keeps its queue and retries later
+    assert len(attempts) == 8 and count(session) == 0

@@ -6,15 +6,19 @@ LinkCache. tests/test_two_hosts.py does the same with two real servers on Postgr
 
 from __future__ import annotations
 
+import random
+import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, func, select
 
 from collector import create_app
 from collector.extensions import db
+from sync.db import write_transaction
 from sync.links import revoke_link
-from sync.models import CampaignStatus, Link
+from sync.models import Campaign, CampaignStatus, Channel, Link, Response
+from tests.reports.test_totals import expected_totals, stored_totals
 
 
 @pytest.fixture
@@ -95,3 +99,50 @@ def test_a_batch_of_one_is_one_transaction_of_few_statements(app, client, sessio
     # response (its RETURNING reads the config version), answers, the (device, unit) claim
     # that decides a repeat, the running totals
     assert work == ["INSERT", "INSERT", "INSERT", "INSERT"], statements
+
+
+def test_batches_keep_going_while_admins_edit(app, session, make_campaign, make_link,
+                                              make_item):
+    """Six phones upload overlapping batches while an admin saves sixty edits: every batch
+    is answered (a stale cache is validated again under the write lock, never given up on),
+    every rating is stored once and the totals equal a count over the raw rows."""
+    campaign = make_campaign()
+    _, poster = make_link(campaign, ["ZF01", "ZF02"])
+    _, visit = make_link(campaign, ["ZF01", "ZF02"], Channel.VISIT, "青山村")
+    campaign_id = campaign.id
+    rng = random.Random(7)
+    pool = [make_item(poster if n % 2 else visit, unit=rng.choice(["ZF01", "ZF02"]),
+                      level=rng.choice(["satisfied", "basic"]), comment="请改进")
+            for n in range(120)]
+    failures: list[str] = []
+    barrier = threading.Barrier(7)
+
+    def phone(k: int) -> None:
+        client = app.test_client()
+        draw = random.Random(k)
+        barrier.wait()
+        for _ in range(12):
+            reply = client.post("/api/v1/sync", json={
+                "device_id": f"dev-{draw.randrange(3)}", "responses": draw.sample(pool, 10)})
+            if reply.status_code != 200:
+                failures.append(reply.get_data(as_text=True)[:300])
+
+    def admin() -> None:
+        barrier.wait()
+        for n in range(60):
+            with app.app_context():
+                with write_transaction(db.session):
+                    db.session.get(Campaign, campaign_id).title = f"测试{n}"
+                db.session.remove()
+
+    threads = [threading.Thread(target=phone, args=(k,)) for k in range(6)]
+    threads.append(threading.Thread(target=admin))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures, failures[:3]
+    session.rollback()
+    assert session.scalar(select(func.count(func.distinct(Response.uuid)))) == session.scalar(
+        select(func.count()).select_from(Response))
+    assert stored_totals(session, campaign_id) == expected_totals(session, campaign_id)

@@ -9,7 +9,7 @@ from werkzeug.exceptions import BadRequest
 
 from qr.links import LinkError
 from sync.forms import form_definition
-from sync.merge import BatchError, merge_batch
+from sync.merge import BatchError, StoreBusy, merge_batch
 
 from ..errors import render_error
 from ..extensions import db
@@ -60,6 +60,9 @@ def sync():  # type: ignore[no-untyped-def]
                               cache=link_cache())
     except BatchError as exc:
         return render_error(400, exc.message, "bad_batch")
+    except StoreBusy:  # nothing stored; the phone keeps its queue and retries on 503
+        current_app.logger.warning("sync batch gave up after repeated retries")
+        return render_error(503, "服务器繁忙，评议已保存在手机上，稍后会自动上传。", "busy")
     return jsonify({"results": [r.to_dict() for r in results]})
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, insert
 
+from .. import fastsql
 from ..models import Campaign, FollowUp, FollowUpStatus
 
 if TYPE_CHECKING:
@@ -68,12 +69,16 @@ def follow_up_row(campaign: Campaign | CampaignRow, unit_id: int, comment: str |
             "due_on": _due(today, campaign.followup_days or 5)}
 
 
+_INSERT_FOLLOW_UP = insert(FollowUp)
+_INSERT_CONTACT = insert(ResponseContact)
+
+
 def store_intake(conn: Connection,
                  stored: Sequence[tuple[int, dict[str, Any] | None, str | None]]) -> None:
     """Write follow-ups and contacts of newly stored responses: (response id, row, phone)."""
     follow_ups = [{**row, "response_id": rid} for rid, row, _ in stored if row is not None]
     contacts = [{"response_id": rid, "phone": phone} for rid, _, phone in stored if phone]
     if follow_ups:
-        conn.execute(insert(FollowUp), follow_ups)
+        fastsql.run(conn, _INSERT_FOLLOW_UP, follow_ups)
     if contacts:
-        conn.execute(insert(ResponseContact), contacts)
+        fastsql.run(conn, _INSERT_CONTACT, contacts)

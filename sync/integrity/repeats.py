@@ -13,9 +13,10 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, bindparam, update
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import Connection, ForeignKey, String, bindparam, update
+from sqlalchemy.orm import Mapped, mapped_column
 
+from .. import fastsql
 from ..models import Base, Channel, Response
 
 REPEAT_DEVICE = "repeat_device"
@@ -40,7 +41,7 @@ def _claim_statement(insert: Any) -> Any:
             .returning(DeviceUnitClaim.device_id, DeviceUnitClaim.unit_id))
 
 
-def claim_first_ratings(session: Session, insert: Any, rows: list[dict[str, Any]],
+def claim_first_ratings(conn: Connection, insert: Any, rows: list[dict[str, Any]],
                         new_ids: dict[str, int]) -> list[dict[str, Any]]:
     """Claim (device, unit) for the poster rows just inserted; flag the ones that lost.
 
@@ -64,13 +65,13 @@ def claim_first_ratings(session: Session, insert: Any, rows: list[dict[str, Any]
     # Sorted, so concurrent batches take the claim rows' locks in the same order (no deadlock).
     claims = [{"device_id": d, "unit_id": u, "response_uuid": candidates[(d, u)]["uuid"]}
               for d, u in sorted(candidates)]
-    won = {tuple(r) for r in session.connection().execute(_claim_statement(insert), claims)}
+    won = set(fastsql.run(conn, _claim_statement(insert), claims))
     repeats.extend(row for pair, row in candidates.items() if pair not in won)
     if repeats:
         for row in repeats:
             row["is_repeat"] = True
             row["flags"] = [*row["flags"], REPEAT_DEVICE]
-        session.connection().execute(
+        conn.execute(
             update(Response).where(Response.id == bindparam("rid"))
             .values(is_repeat=True, flags=bindparam("new_flags")),
             [{"rid": new_ids[r["uuid"]], "new_flags": r["flags"]} for r in repeats])

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import and_, func, insert, literal, or_, select, update
+from sqlalchemy import Connection, and_, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..db import write_transaction
@@ -37,7 +37,7 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def enqueue_pushes(session: Session, response_ids: Collection[int]) -> None:
+def enqueue_pushes(conn: Connection, response_ids: Collection[int]) -> None:
     """Queue newly stored ratings of campaigns with an enabled webhook: one INSERT … SELECT.
 
     Called inside the merge's write transaction, so the rating and its push commit together.
@@ -52,7 +52,7 @@ def enqueue_pushes(session: Session, response_ids: Collection[int]) -> None:
                             Webhook.enabled.is_(True)))
         .where(Response.id.in_(sorted(response_ids)))
     )
-    session.execute(insert(OutboxEntry).from_select(
+    conn.execute(insert(OutboxEntry).from_select(
         ["response_id", "campaign_id", "status", "attempts", "next_attempt_at", "created_at"],
         rows))
 

@@ -15,6 +15,7 @@ the responses.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Sequence
 from datetime import date
 from itertools import islice
@@ -22,12 +23,14 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Date,
     ForeignKey,
     Integer,
     Row,
     String,
     and_,
+    any_,
     bindparam,
     cast,
     delete,
@@ -39,6 +42,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from .. import fastsql
+from ..clock import local_day as clock_day
 from ..models import Answer, Base, Response
 from .filters import TallyFilter, counted, local_day
 
@@ -125,9 +130,21 @@ _delta_statements: dict[tuple[str, int], Any] = {}
 def _delta_statement(dialect: str, sign: int):  # type: ignore[no-untyped-def]
     key = (dialect, sign)
     if key not in _delta_statements:
-        _delta_statements[key] = _upsert_statement(
-            Response.id.in_(bindparam("ids", expanding=True)), sign, dialect)
+        _delta_statements[key] = _upsert_statement(_id_in_list(dialect), sign, dialect)
     return _delta_statements[key]
+
+
+def _id_in_list(dialect: str) -> ColumnElement[bool]:
+    """`Response.id` in the one parameter `ids` (an array; JSON text on SQLite): one compiled
+    form whatever the number of ids, unlike an expanding IN."""
+    if dialect == "postgresql":
+        return Response.id == any_(bindparam("ids", type_=postgresql.ARRAY(Integer)))
+    ids = func.json_each(bindparam("ids", type_=String)).table_valued("value")
+    return Response.id.in_(select(ids.c.value))
+
+
+def _ids_value(dialect: str, ids: list[int]) -> Any:
+    return ids if dialect == "postgresql" else json.dumps(ids)
 
 
 def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
@@ -136,7 +153,7 @@ def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
         yield chunk
 
 
-def apply_delta(session: Session, response_ids: Iterable[int], sign: int) -> None:
+def apply_delta(target: Session | Connection, response_ids: Iterable[int], sign: int) -> None:
     """Add (sign=1) or remove (sign=-1) these responses' answers and respondents in the totals.
 
     Call it in the transaction that makes these responses start or stop counting (stored and
@@ -145,10 +162,53 @@ def apply_delta(session: Session, response_ids: Iterable[int], sign: int) -> Non
     """
     if sign not in (1, -1):
         raise ValueError("sign must be 1 or -1")
-    conn = session.connection()
-    stmt = _delta_statement(conn.dialect.name, sign)
+    conn = target if isinstance(target, Connection) else target.connection()
+    dialect = conn.dialect.name
+    stmt = _delta_statement(dialect, sign)
     for chunk in _chunks(response_ids):
-        conn.execute(stmt, {"ids": chunk})
+        fastsql.run(conn, stmt, [{"ids": _ids_value(dialect, chunk)}])
+
+
+_KEYS = ("campaign_id", "unit_id", "item_id", "level_id", "channel", "identity_key", "day")
+
+
+def _add_on_conflict(statement: Any) -> Any:
+    """Make an INSERT of total rows add to the rows already there."""
+    table = TallyTotal.__table__
+    return statement.on_conflict_do_update(index_elements=list(_KEYS), set_={
+        "n": table.c.n + statement.excluded.n,
+        "score_sum": table.c.score_sum + statement.excluded.score_sum,
+    })
+
+
+def count_new_ratings(conn: Connection,
+                      ratings: Iterable[tuple[dict[str, Any], Sequence[dict[str, int]]]]) -> None:
+    """Add responses the caller has just stored — (response row, its answers) — to the totals.
+
+    The merge knows these rows whole, so the cells are summed here instead of read back from
+    the store: one multi-row upsert, the same rows `apply_delta(…, 1)` would add (the property
+    test holds both to a GROUP BY over the raw rows).
+    """
+    cells: dict[tuple[Any, ...], list[int]] = {}
+
+    def add(key: tuple[Any, ...], score: int) -> None:
+        cell = cells.setdefault(key, [0, 0])
+        cell[0] += 1
+        cell[1] += score
+
+    for row, answers in ratings:
+        grains = ((str(row["channel"]), row["identity_key"] or "", clock_day(row["created_at"])),
+                  (ROLLUP, ROLLUP, ROLLUP_DAY))
+        for grain in grains:
+            add((row["campaign_id"], row["unit_id"], RESPONDENTS, RESPONDENTS, *grain), 0)
+            for answer in answers:
+                add((row["campaign_id"], row["unit_id"], answer["item_id"], answer["level_id"],
+                     *grain), answer["score"])
+    # In key order: concurrent batches then lock shared total rows in one order.
+    rows = [{**dict(zip(_KEYS, key, strict=True)), "n": n, "score_sum": score}
+            for key, (n, score) in sorted(cells.items())]
+    if rows:
+        fastsql.insert_values(conn, TallyTotal.__table__, rows, _add_on_conflict)
 
 
 def rebuild_totals(session: Session, campaign_ids: Collection[int]) -> None:

@@ -186,7 +186,7 @@ def test_rejected_items_stay_visible_and_export_imports(app, live_server, new_co
     page.wait_for_selector("#pb", state="visible")
     problems = page.locator("#bad li").all_inner_texts()
     assert len(problems) == 4 and all("评议已结束" in p for p in problems)
-    assert page.locator("#m").inner_text() == "0"
+    page.wait_for_function("() => document.getElementById('m').textContent === '0'")
     page.screenshot(path=os.path.join(artifacts_dir, "form-visit-rejected.png"), full_page=True)
 
     # Nothing was discarded: the rejected ratings are still exportable.

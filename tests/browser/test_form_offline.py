@@ -97,7 +97,8 @@ def test_visit_offline_reopens_from_service_worker(live_server, new_context, mak
     session.commit()
     context.set_offline(False)
     wait_pending(page, 0)
-    assert page.locator("#m").inner_text() == "0"
+    # the visit counters follow the queue asynchronously (read back from the phone's storage)
+    page.wait_for_function("() => document.getElementById('m').textContent === '0'")
     assert page.locator("#lt").inner_text() != "尚未上传"
     assert page.locator("#pb").is_hidden()
     rows = stored(session)

@@ -1,12 +1,7 @@
-"""Validate, dedupe and merge a batch of responses into the store, exactly once per UUID.
+"""Validate a sync body's items against the worker's cache of links and questionnaires.
 
-Each response is stored by one insert-if-absent statement on its UUID (ON CONFLICT DO NOTHING …
-RETURNING), never by reading first and writing after, so retries, duplicates and two phones
-syncing at once cannot double a rating. A content hash tells a harmless resend (`duplicate`) from
-a different answer under a known id (`conflict`, kept whole in the conflicts table).
-
-Access is decided by server time and server-signed data (sync.integrity.receipts); whether a poster
-rating is a device's repeat by a claim key (sync.integrity.repeats).
+No statement runs here on a warm cache: everything an item is checked against is plain data
+(sync.link_cache), so the store's write lock is never held while Python validates.
 """
 
 from __future__ import annotations
@@ -14,30 +9,20 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from functools import cache
+from datetime import datetime
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from qr.links import LinkError, LinkSigner
 
-from .clock import local_day
-from .db import write_transaction
-from .followups.intake import follow_up_row, store_intake
-from .integrity.receipts import LATE_UPLOAD, check_upload_time
-from .integrity.repeats import REPEAT_DEVICE as REPEAT_DEVICE  # re-exported: the flag's name
-from .integrity.repeats import claim_first_ratings
-from .link_cache import CachedLink, LinkCache, LinkView, read_version, version_query
-from .links import check_campaign_open
-from .models import Answer, Channel, Conflict, Response
-from .push.outbox import enqueue_pushes
-from .reports.totals import apply_delta
-from .schemas import (
+from ..clock import local_day
+from ..followups.intake import follow_up_row
+from ..integrity.receipts import LATE_UPLOAD, check_upload_time
+from ..link_cache import CachedLink, LinkView
+from ..links import check_campaign_open
+from ..schemas import (
     BatchEnvelopeSchema,
     ResponseItemSchema,
     describe_errors,
@@ -45,7 +30,7 @@ from .schemas import (
     unstorable,
     usable_device_id,
 )
-from .versions import VersionRejected, apply_versions, check_version, lock_device, version_fields
+from ..versions import VersionRejected, check_version, version_fields
 
 STORED = "stored"
 DUPLICATE = "duplicate"
@@ -187,7 +172,7 @@ class QuestionnaireIndex:
         )
 
 
-class _Preparer:
+class Preparer:
     """Validates items of one batch against the worker's cache of links and questionnaires."""
 
     def __init__(self, view: LinkView, signer: LinkSigner, device_id: str | None,
@@ -303,7 +288,7 @@ def _check_answers(questionnaire: QuestionnaireIndex,
     return answers
 
 
-def _load(raw: Any) -> dict[str, Any]:
+def load_item(raw: Any) -> dict[str, Any]:
     """Check one item's shape (no database needed)."""
     try:
         return _item_schema.load(raw)
@@ -311,54 +296,11 @@ def _load(raw: Any) -> dict[str, Any]:
         raise ItemRejected(describe_errors(exc.messages)) from exc
 
 
-class _StaleCache(Exception):
-    """The store's config version moved since the cache was filled: undo and run again."""
 
-
-#: deadlock detected, serialization failure
-_RETRYABLE = ("40P01", "40001")
-
-
-def merge_batch(
-    session: Session, signer: LinkSigner, body: object, now: datetime | None = None,
-    client_ip: str | None = None, cache: LinkCache | None = None,
-) -> list[ItemResult]:
-    """Validate and store a sync body; return one result per item, in request order.
-
-    Valid items are stored even when others are rejected. Everything after the shape checks
-    runs in one write transaction, so a crash leaves either every stored item of the batch or
-    none (the phone then retries). `now` is the server's receive time (the clock every access
-    decision uses); `cache` is the worker's LinkCache (a fresh one by default).
-
-    :raise BatchError: the body as a whole is unusable.
-    """
-    device_id, raw_items = parse_envelope(body)
-    loaded: list[dict[str, Any] | ItemRejected] = []
-    for raw in raw_items:
-        try:
-            loaded.append(_load(raw))
-        except ItemRejected as exc:
-            loaded.append(exc)
-    cache = cache or LinkCache()
-    now = now or datetime.now(timezone.utc)
-    for _attempt in range(8):  # each retry follows an admin change committed meanwhile
-        try:
-            with write_transaction(session):
-                preparer = _Preparer(cache.view(session), signer, device_id, now)
-                preparer.client_ip = client_ip
-                preparer.session = session
-                return _merge(session, cache, preparer, raw_items, loaded)
-        except _StaleCache:
-            continue
-        except DBAPIError as exc:
-            # PostgreSQL chose this batch as a deadlock victim: it was rolled back whole.
-            if getattr(exc.orig, "sqlstate", None) not in _RETRYABLE:
-                raise
-    raise RuntimeError("a sync batch could not be committed after several attempts")
-
-
-def _merge(session: Session, cache: LinkCache, preparer: _Preparer, raw_items: list[Any],
-           loaded: list[dict[str, Any] | ItemRejected]) -> list[ItemResult]:
+def prepare_all(preparer: Preparer, raw_items: list[Any],
+                 loaded: list[dict[str, Any] | ItemRejected],
+                 ) -> tuple[list[ItemResult], list[PreparedResponse | None]]:
+    """Validate every item: a result per item (rejections final) and what to insert."""
     results: list[ItemResult] = []
     prepared: list[PreparedResponse | None] = []
     for raw, data in zip(raw_items, loaded, strict=True):
@@ -372,116 +314,4 @@ def _merge(session: Session, cache: LinkCache, preparer: _Preparer, raw_items: l
             continue
         results.append(ItemResult(echo_id(raw), ""))  # the id exactly as the phone sent it
         prepared.append(prepared_item)
-
-    valid = [p for p in prepared if p is not None]
-    statuses, version = _store(session, valid) if valid else ({}, None)
-    if not cache.confirm(preparer.view.version,
-                         read_version(session) if version is None else version):
-        raise _StaleCache
-    for result, item in zip(results, prepared, strict=True):
-        if item is not None:
-            result.status = statuses[id(item)]
-            if result.status == CONFLICT:
-                result.error = "该编号的评议已保存过且内容不同，新内容已另存待核查。"
-            elif result.status == REJECTED:
-                result.error, result.code = RATER_UNIT_DONE, "rater_unit_done"
-    return results
-
-
-def _insert(session: Session):  # type: ignore[no-untyped-def]
-    """The dialect's INSERT, which knows ON CONFLICT."""
-    return (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
-
-
-@cache
-def _store_statements(insert: Any) -> tuple[Any, Any]:
-    """The response and answer INSERTs, built once per dialect: a statement object keeps its
-    cache key, so a batch skips rebuilding and re-keying them (SQLAlchemy's compiled cache
-    then hands back the compiled form)."""
-    # No conflict target: skips a known uuid and a pool rater's second rating of a unit.
-    # Its RETURNING also reads the config version: the batch's cache check costs no statement.
-    responses = (insert(Response).on_conflict_do_nothing()
-                 .returning(Response.id, Response.uuid, version_query()))
-    return responses, insert(Answer)
-
-
-def _store(session: Session,
-           items: list[PreparedResponse]) -> tuple[dict[int, str], int | None]:
-    """Insert-if-absent every item in the caller's transaction.
-
-    Returns the status by id(item), and the config version read by the insert (None when it
-    inserted nothing). New counted ratings enter the running totals in the same transaction.
-    """
-    insert = _insert(session)
-    statuses: dict[int, str] = {}
-    first_by_uuid: dict[str, PreparedResponse] = {}
-    repeats: list[PreparedResponse] = []
-    for item in items:
-        if item.uuid in first_by_uuid:
-            repeats.append(item)  # same id twice in one batch: judged against the first copy
-        else:
-            first_by_uuid[item.uuid] = item
-    # Sorted so that concurrent batches with overlapping ids lock rows in the same order
-    # (PostgreSQL would otherwise detect a deadlock between them).
-    firsts = sorted(first_by_uuid.values(), key=lambda i: i.uuid)
-    order = {uuid: n for n, uuid in enumerate(first_by_uuid)}
-
-    # Only visit-type links take corrections and voids: a poster batch pays no extra statement.
-    versionable = [i for i in firsts if i.row["channel"] != Channel.ONLINE]
-    if versionable:
-        lock_device(session, firsts[0].row["device_id"])  # one device per batch
-    conn = session.connection()
-    # executemany through SQLAlchemy's "insertmanyvalues": batched multi-row INSERTs whose
-    # compiled form is cached, with RETURNING naming the rows this call really inserted.
-    insert_responses, insert_answers = _store_statements(insert)
-    returned = conn.execute(insert_responses, [i.row for i in firsts]).all()
-    new_ids = {uuid: rid for rid, uuid, _ in returned}
-    version = (returned[0][2] or 0) if returned else None
-    answer_rows = [
-        {**answer, "response_id": new_ids[item.uuid]}
-        for item in firsts if item.uuid in new_ids for answer in item.answers
-    ]
-    if answer_rows:
-        conn.execute(insert_answers, answer_rows)
-    store_intake(conn, [(new_ids[i.uuid], i.follow_up, i.contact)
-                        for i in firsts if i.uuid in new_ids])
-    inserted = [i.row for i in firsts if i.uuid in new_ids]
-    inserted.sort(key=lambda row: order[row["uuid"]])  # request order: the first one counts
-    repeated = claim_first_ratings(session, insert, inserted, new_ids)
-    counting = set(new_ids.values()) - {new_ids[r["uuid"]] for r in repeated}
-    if versionable:  # corrections and voids (visit links): what stops counting, old and new
-        silent, replaced = apply_versions(
-            session, [(new_ids[i.uuid], i.row) for i in versionable if i.uuid in new_ids],
-            set(new_ids.values()))
-        counting -= silent
-        apply_delta(session, replaced, -1)
-    apply_delta(session, counting, 1)
-    pushed = [new_ids[i.uuid] for i in firsts if i.push and i.uuid in new_ids]
-    if pushed:  # only campaigns with a webhook pay for the outbox row
-        enqueue_pushes(session, pushed)
-
-    existing = [i.uuid for i in firsts if i.uuid not in new_ids]
-    stored_hash = dict(session.execute(
-        select(Response.uuid, Response.content_hash).where(Response.uuid.in_(existing))
-    ).all()) if existing else {}
-    stored_hash.update({i.uuid: i.content_hash for i in firsts if i.uuid in new_ids})
-
-    conflicts = []
-    for item in firsts + repeats:
-        if item.uuid in new_ids and first_by_uuid[item.uuid] is item:
-            statuses[id(item)] = STORED
-        elif item.uuid not in stored_hash:  # skipped by the (rater, unit) constraint
-            statuses[id(item)] = REJECTED
-        elif stored_hash[item.uuid] == item.content_hash:
-            statuses[id(item)] = DUPLICATE
-        else:
-            statuses[id(item)] = CONFLICT
-            conflicts.append({"uuid": item.uuid, "content_hash": item.content_hash,
-                              "device_id": item.row["device_id"], "payload": item.raw,
-                              "received_at": item.row["received_at"]})
-    if conflicts:
-        conflicts.sort(key=lambda c: (c["uuid"], c["content_hash"]))
-        conn.execute(insert(Conflict).on_conflict_do_nothing(
-            index_elements=["uuid", "content_hash"]), conflicts)
-    return statuses, version
-
+    return results, prepared
