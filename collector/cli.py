@@ -143,6 +143,26 @@ def export(campaign_id: int, fmt: str, out: Path) -> None:
     click.echo(f"{count} responses -> {'; '.join(written)}")
 
 
+@bp.cli.command("prune-exports")
+@click.option("--days", type=float, default=None,
+              help="keep finished Excel files this many days (default EXPORT_RETENTION_DAYS)")
+def prune_exports_command(days: float | None) -> None:
+    """Delete finished Excel files past their retention (the app's runners do this every ten
+    minutes too; files with phone numbers after EXPORT_PERSONAL_RETENTION_HOURS)."""
+    from datetime import timedelta
+
+    from sync.exports.files import prune_exports
+
+    from .admin.reports.export_jobs import retention
+
+    kept = retention(current_app)
+    if days is not None:
+        kept["retention"] = timedelta(days=days)
+        kept["personal_retention"] = min(kept["personal_retention"], kept["retention"])
+    count = prune_exports(db.session, kept["retention"], kept["personal_retention"])
+    click.echo(f"{count} export file(s) expired and deleted")
+
+
 @bp.cli.command("rebuild-tallies")
 @click.option("--campaign", "campaign_id", type=int, default=None,
               help="only this campaign (default: all)")

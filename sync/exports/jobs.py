@@ -1,10 +1,11 @@
 """Durable export jobs: an XLSX file is built by a background runner, never inside a request.
 
-A job row records who asked for what (campaign, table, filter, the units they may see); a runner
-claims it with one conditional UPDATE, so two threads, processes or hosts never build the same
-job, and keeps a lease alive while it writes. A job left `running` by a process that died is
-claimed again once its lease has expired. The finished file sits in a folder the caller names
-(the app's instance folder); access to it is decided by the web layer.
+A job row records who asked for what (campaign, table or ledger, filter, the units they may
+see); a runner claims it with one conditional UPDATE, so two threads, processes or hosts never
+build the same job, and keeps a lease alive while it writes. A job left `running` by a process
+that died is claimed again once its lease has expired. The finished file is stored in the
+database (sync.exports.files), so any host can serve it; runners delete files past their
+retention. Access to a file is decided by the web layer.
 """
 
 from __future__ import annotations
@@ -15,35 +16,40 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from ..models import Campaign, Response, utcnow
+from ..models import Campaign, utcnow
+from .files import ChunkWriter, LeaseLost, discard_pieces, prune_exports
+from .kinds import build_tables
 from .models import KINDS, LEASE, MAX_ATTEMPTS, ExportJob, JobStatus
+from .xlsx import write_xlsx
 
-if TYPE_CHECKING:
-    from .table import Table
+__all__ = ["LeaseLost", "ExportRunner", "claim_next", "create_job", "run_job", "run_next"]
 
 log = logging.getLogger(__name__)
 
-
-class LeaseLost(RuntimeError):
-    """Another runner took the job over (our lease expired); stop without touching it."""
+#: how long finished files are kept, by default (EXPORT_RETENTION_DAYS)
+RETENTION = timedelta(days=7)
+#: files with personal data (phone numbers), by default (EXPORT_PERSONAL_RETENTION_HOURS)
+PERSONAL_RETENTION = timedelta(hours=24)
+#: a runner deletes expired files this often
+PRUNE_EVERY = timedelta(minutes=10)
 
 
 def create_job(session: Session, campaign: Campaign, requested_by_id: int | None, kind: str,
-               filters: dict[str, Any], unit_ids: set[int] | None) -> ExportJob:
+               filters: dict[str, Any], unit_ids: set[int] | None,
+               personal: bool = False) -> ExportJob:
     """Queue an export; the caller commits."""
     if kind not in KINDS:
         raise ValueError(f"unknown export kind {kind!r}")
     job = ExportJob(campaign_id=campaign.id, requested_by_id=requested_by_id, kind=kind,
                     filters=filters, unit_ids=sorted(unit_ids) if unit_ids is not None else None,
-                    status=JobStatus.QUEUED.value, rows_done=0, attempts=0)
+                    status=JobStatus.QUEUED.value, rows_done=0, attempts=0, personal=personal)
     session.add(job)
     session.flush()
     return job
@@ -103,56 +109,19 @@ def _owned_update(session: Session, job_id: int, worker: str, **values: Any) -> 
         raise LeaseLost(f"export job {job_id} is no longer held by {worker}")
 
 
-def build_tables(session: Session, job: ExportJob) -> tuple[list[Table], int]:
-    """The sheets of a job and the number of rows it will write (for the progress bar)."""
-    # Imported here: sync.models imports the package for its tables, before reports exist.
-    from ..reports import campaign_tally, parse_filter
-    from .responses import responses_table
-    from .table import Table
-    from .tables import rankings_table, tallies_table
+def run_job(session: Session, job_id: int, worker: str) -> None:
+    """Build a claimed job's file into the database, reporting progress; record the outcome.
 
-    campaign = session.get(Campaign, job.campaign_id)
-    if campaign is None:
-        raise ValueError("评议活动已不存在。")
-    f = job.filters or {}
-    tally_filter = parse_filter(f.get("channel", []), f.get("identity", []), f.get("from", ""),
-                                f.get("to", ""),
-                                [c.key for c in campaign.questionnaire.identities])
-    visible = set(job.unit_ids) if job.unit_ids is not None else None
-    tables: list[Table] = []
-    total = 0
-    if job.kind in ("responses", "all"):
-        # Fraud signals are for admins: a unit must not learn how its raters are screened.
-        tables.append(responses_table(session, campaign, tally_filter, visible,
-                                      with_signals=visible is None, guard_formulas=False))
-        where = [Response.campaign_id == campaign.id, *tally_filter.conditions()]
-        if visible is not None:
-            where.append(Response.unit_id.in_(sorted(visible)))
-        total += session.scalar(select(func.count()).select_from(Response).where(*where)) or 0
-    if job.kind != "responses":
-        tally = campaign_tally(session, campaign, tally_filter).restricted(visible)
-        for kind, make in (("tallies", tallies_table), ("rankings", rankings_table)):
-            if job.kind in (kind, "all"):
-                table = make(tally)
-                rows = list(table.rows)
-                tables.append(Table(table.title, table.headers, rows))
-                total += len(rows)
-    return tables, total
-
-
-def run_job(session: Session, job_id: int, worker: str, directory: Path) -> None:
-    """Build a claimed job's file, reporting progress; record the outcome on the job.
-
-    The file is written under a temporary name and renamed when complete, so a download never
-    sees half a file. A failure is recorded with its message; a lost lease leaves the job to
-    the runner that took it over.
+    The file's pieces are stored as they are written, under this attempt's number, and the
+    job is marked done only when the last one is in, so a download never sees half a file.
+    Pieces an earlier, dead attempt left are removed first. A failure is recorded with its
+    message and its pieces removed; a lost lease leaves the job to the runner that took it.
     """
     job = session.get(ExportJob, job_id)
     assert job is not None and job.worker == worker
-    directory.mkdir(parents=True, exist_ok=True)
-    name = f"export-{job_id}-{secrets.token_hex(8)}.xlsx"
-    partial = directory / (name + ".part")
+    attempt = job.attempts
     try:
+        discard_pieces(session, job_id, keep_attempt=attempt)
         tables, total = build_tables(session, job)
         _owned_update(session, job_id, worker, rows_total=total, heartbeat_at=utcnow())
         done = 0
@@ -162,38 +131,34 @@ def run_job(session: Session, job_id: int, worker: str, directory: Path) -> None
             done += rows
             _owned_update(session, job_id, worker, rows_done=done, heartbeat_at=utcnow())
 
-        from .xlsx import write_xlsx  # see build_tables
-
-        with partial.open("wb") as fh:
-            write_xlsx(fh, tables, progress=progress)
-        os.replace(partial, directory / name)
-        _owned_update(session, job_id, worker, status=JobStatus.DONE.value, file_name=name,
-                      rows_done=done, finished_at=utcnow())
+        sink = ChunkWriter(session, job_id, attempt, worker)
+        write_xlsx(sink, tables, progress=progress)
+        sink.close()
+        _owned_update(session, job_id, worker, status=JobStatus.DONE.value,
+                      byte_size=sink.size, rows_done=done, finished_at=utcnow())
     except LeaseLost:
         session.rollback()
-        partial.unlink(missing_ok=True)
         log.warning("export job %s was taken over by another runner", job_id)
     except Exception as exc:  # recorded on the job for the person waiting for it
         session.rollback()
-        partial.unlink(missing_ok=True)
-        (directory / name).unlink(missing_ok=True)
         log.exception("export job %s failed", job_id)
         message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
         try:
             _owned_update(session, job_id, worker, status=JobStatus.FAILED.value,
                           error=f"导出失败：{message}"[:2000], finished_at=utcnow())
+            discard_pieces(session, job_id)
         except LeaseLost:
             pass
 
 
-def run_next(engine: Engine, directory: Path, worker: str | None = None,
+def run_next(engine: Engine, worker: str | None = None,
              now: datetime | None = None) -> int | None:
     """Claim and run one job; return its id, or None when nothing was waiting."""
     worker = worker or new_worker_id()
     with Session(engine) as session:
         job_id = claim_next(session, worker, now)
         if job_id is not None:
-            run_job(session, job_id, worker, directory)
+            run_job(session, job_id, worker)
         return job_id
 
 
@@ -212,7 +177,7 @@ class JobView:
 
     @property
     def percent(self) -> int:
-        if self.status == JobStatus.DONE.value:
+        if self.status in (JobStatus.DONE.value, JobStatus.EXPIRED.value):
             return 100
         if not self.rows_total:
             return 0
@@ -224,19 +189,23 @@ def job_view(job: ExportJob) -> JobView:
 
 
 class ExportRunner:
-    """A daemon thread of the app process that runs queued jobs one at a time.
+    """A daemon thread of the app process that runs queued jobs one at a time and, every
+    PRUNE_EVERY, deletes finished files past their retention.
 
     Every process may run one: the claim keeps each job to a single runner. `wake()` starts
     the next look at once (a job queued by this process); otherwise it looks every `poll`
     seconds, which also picks up jobs whose runner died.
     """
 
-    def __init__(self, engine: Engine, directory: Path, poll: float = 5.0,
+    def __init__(self, engine: Engine, poll: float = 5.0, retention: timedelta = RETENTION,
+                 personal_retention: timedelta = PERSONAL_RETENTION,
                  on_error: Callable[[BaseException], None] | None = None) -> None:
         self.engine = engine
-        self.directory = directory
         self.poll = poll
+        self.retention = retention
+        self.personal_retention = personal_retention
         self.worker = new_worker_id()
+        self.pruned_at: datetime | None = None
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="export-runner", daemon=True)
@@ -253,10 +222,20 @@ class ExportRunner:
         self._wake.set()
         self._thread.join(timeout)
 
+    def prune_if_due(self, now: datetime | None = None) -> int:
+        """Delete expired files when the last look is PRUNE_EVERY old; return how many."""
+        now = now or utcnow()
+        if self.pruned_at is not None and now - self.pruned_at < PRUNE_EVERY:
+            return 0
+        self.pruned_at = now
+        with Session(self.engine) as session:
+            return prune_exports(session, self.retention, self.personal_retention, now)
+
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                while not self._stop.is_set() and run_next(self.engine, self.directory,
+                self.prune_if_due()
+                while not self._stop.is_set() and run_next(self.engine,
                                                            self.worker) is not None:
                     pass
             except Exception as exc:  # the store was unreachable: try again on the next poll
