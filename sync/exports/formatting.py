@@ -143,12 +143,11 @@ def csv_field(expr: Any) -> ColumnElement[str]:
         else_=expr), Text)
 
 
-def joined(cells: Sequence[Any], separator: str) -> ColumnElement[str]:
-    """cell || separator || cell …"""
-    line = cells[0]
-    for cell_ in cells[1:]:
-        line = line + literal(separator, Text) + cell_
-    return type_coerce(line, Text)
+def csv_line(cells: Sequence[Any]) -> ColumnElement[str]:
+    """The cells as one CSV line ending in CRLF, built by one printf (SQLite): one allocation
+    per row instead of one per `||`, which matters when two pages are built at once."""
+    pattern = ",".join(["%s"] * len(cells)) + "\r\n"
+    return type_coerce(func.printf(literal(pattern, Text), *cells), Text)
 
 
 def json_object(entries: Mapping[str, str]) -> str:

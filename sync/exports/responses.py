@@ -212,8 +212,7 @@ class ResponsesExport:
         page = stmt.subquery("page")
         cells = [fmt.csv_field(page.c[f"f{n}"]) if free else page.c[f"f{n}"]
                  for n, (_, free) in enumerate(columns)]
-        line = fmt.joined(cells, ",") + literal("\r\n", Text)
-        return select(func.coalesce(func.group_concat(line, ""), ""))
+        return select(func.coalesce(func.group_concat(fmt.csv_line(cells), ""), ""))
 
     def signal_texts(self) -> dict[int, str]:
         """风险提示 per flagged response id; judged on the whole campaign, so computed once, when
