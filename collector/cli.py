@@ -14,7 +14,10 @@ from werkzeug.security import generate_password_hash
 
 from sync.audit import record
 from sync.db import write_transaction
-from sync.exports import rankings_table, responses_table, tallies_table, write_csv, write_xlsx
+from sync.exports.csv import write_csv
+from sync.exports.responses import responses_table
+from sync.exports.tables import rankings_table, tallies_table
+from sync.exports.xlsx import write_xlsx
 from sync.links import issue_link
 from sync.models import Campaign, Channel, Response, Role, Unit, User
 from sync.reports import campaign_tally
@@ -138,6 +141,26 @@ def export(campaign_id: int, fmt: str, out: Path) -> None:
         write_csv(path, table)
         written.append(str(path))
     click.echo(f"{count} responses -> {'; '.join(written)}")
+
+
+@bp.cli.command("prune-exports")
+@click.option("--days", type=float, default=None,
+              help="keep finished Excel files this many days (default EXPORT_RETENTION_DAYS)")
+def prune_exports_command(days: float | None) -> None:
+    """Delete finished Excel files past their retention (the app's runners do this every ten
+    minutes too; files with phone numbers after EXPORT_PERSONAL_RETENTION_HOURS)."""
+    from datetime import timedelta
+
+    from sync.exports.files import prune_exports
+
+    from .admin.reports.export_jobs import retention
+
+    kept = retention(current_app)
+    if days is not None:
+        kept["retention"] = timedelta(days=days)
+        kept["personal_retention"] = min(kept["personal_retention"], kept["retention"])
+    count = prune_exports(db.session, kept["retention"], kept["personal_retention"])
+    click.echo(f"{count} export file(s) expired and deleted")
 
 
 @bp.cli.command("rebuild-tallies")

@@ -621,4 +621,4 @@ from .pool import models as _pool_models  # noqa: E402,F401
 from .programmes import models as _programme_models  # noqa: E402,F401
 from .push import models as _push_models  # noqa: E402,F401
 from .reports import totals as _totals  # noqa: E402,F401
-from . import export_jobs as _export_jobs  # noqa: E402,F401
+from .exports import models as _export_models  # noqa: E402,F401

@@ -69,7 +69,6 @@ def app(database_url, tmp_path):  # type: ignore[no-untyped-def]
         "SECRET_KEY": "test-secret",
         "SQLALCHEMY_DATABASE_URI": database_url,
         "PUBLIC_BASE_URL": "http://testserver",
-        "EXPORT_DIR": str(tmp_path / "exports"),
         "WTF_CSRF_ENABLED": True,
         "RATELIMIT_ENABLED": True,
         # Tests post far faster than phones; the tests of these limits set their own.

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from ..clock import local_day, local_today
-from ..exports import TIME_FORMAT, Table
+from ..exports.table import TIME_FORMAT, Table
 from ..models import (
     CallbackResult,
     Campaign,
@@ -134,15 +134,21 @@ def list_follow_ups(session: Session, campaign_id: int, unit_ids: Collection[int
     today = today or local_today()
     ledger_filter = ledger_filter or LedgerFilter()
     query = _ledger_query(campaign_id, unit_ids, ledger_filter, today)
+    total = count_follow_ups(session, campaign_id, unit_ids, ledger_filter, today)
+    rows = session.execute(_order(query, ledger_filter.sort)
+                           .offset((max(page, 1) - 1) * page_size).limit(page_size)).all()
+    return total, [_row(tuple(r), today) for r in rows]
+
+
+def count_follow_ups(session: Session, campaign_id: int, unit_ids: Collection[int] | None,
+                     ledger_filter: LedgerFilter, today: date) -> int:
+    """How many follow-ups the ledger lists with this filter and scope."""
     counted = select(func.count(FollowUp.id)).where(FollowUp.campaign_id == campaign_id,
                                                    *ledger_filter.conditions(today))
     if unit_ids is not None:  # the same scope as _ledger_query, without the display joins
         counted = counted.join(Response, Response.id == FollowUp.response_id).where(
             or_(FollowUp.owner_unit_id.in_(unit_ids), Response.unit_id.in_(unit_ids)))
-    total = session.scalar(counted) or 0
-    rows = session.execute(_order(query, ledger_filter.sort)
-                           .offset((max(page, 1) - 1) * page_size).limit(page_size)).all()
-    return total, [_row(tuple(r), today) for r in rows]
+    return session.scalar(counted) or 0
 
 
 @dataclass

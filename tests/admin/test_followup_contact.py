@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
+from datetime import timedelta
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select, text
 
+from collector.extensions import db
 from sync.audit import AuditEntry
+from sync.exports.files import prune_exports
+from sync.exports.jobs import run_next
+from sync.exports.models import ExportChunk, ExportJob
 from sync.followups.models import ResponseContact
-from sync.models import Conflict, FollowUp, Response, Role
+from sync.models import Conflict, FollowUp, Response, Role, utcnow
 
 from .conftest import csrf_from
 
@@ -121,3 +128,43 @@ def test_form_offers_the_field_and_says_who_sees_it(client, make_campaign, make_
     data.update(identity="enterprise", comment="好", contact="13700001111")
     assert client.post(f"/s/{token}", data=data).status_code == 200
     assert session.scalar(select(ResponseContact.phone)) == "13700001111"
+
+
+def test_the_ledger_with_phones_is_an_admins_audited_short_lived_file(called, client, login,
+                                                                      session):
+    campaign = called["campaign"]
+    ledger = f"/admin/followups?campaign={campaign.id}"
+    url = f"/admin/followups/export.xlsx?campaign={campaign.id}&contact=1"
+    login("zz01")  # the unit the follow-up was handed to: no phone numbers in a file
+    assert client.post(url, data={"csrf_token": csrf_from(client, ledger)}).status_code == 403
+    login("admin")
+    assert "文件保留 24 小时" in client.get(ledger).get_data(as_text=True)
+    reply = client.post(url, data={"csrf_token": csrf_from(client, ledger)})
+    assert reply.status_code == 303
+    job_url = reply.headers["Location"]
+    job = session.scalar(select(ExportJob))
+    assert job.personal and job.kind == "ledger" and job.unit_ids is None
+    audited = select(AuditEntry).where(AuditEntry.action == "contact.export")
+    (asked,) = session.scalars(audited).all()
+    assert asked.actor_name == "admin" and asked.after["job"] == job.id
+    assert run_next(db.engine) == job.id
+    session.rollback()  # see what the runner committed
+    page = client.get(job_url).get_data(as_text=True)
+    assert "整改台账（含联系电话）" in page and "保留 24 小时" in page
+    reply = client.get(f"{job_url}/download")
+    header, *rows = load_workbook(io.BytesIO(reply.get_data())).active.iter_rows(
+        values_only=True)
+    assert header[-1] == "联系电话" and [r[-1] for r in rows] == [PHONE]
+    # every download is on record, beside the request
+    assert [e.after.get("download") for e in session.scalars(audited)] == [None, True]
+    # no secretary ever sees the job, not even of the unit that holds the follow-up
+    login("zz01")
+    assert client.get(job_url).status_code == 404
+    assert client.get(f"{job_url}/download").status_code == 404
+    # a day later the file is gone from the database
+    assert prune_exports(session, timedelta(days=7), timedelta(hours=24),
+                         utcnow() + timedelta(hours=25)) == 1
+    assert session.scalar(select(ExportChunk.job_id)) is None
+    login("admin")
+    assert client.get(f"{job_url}/download").status_code == 404
+    assert "文件已超过保留期限并已删除" in client.get(job_url).get_data(as_text=True)

@@ -10,8 +10,10 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from collector.extensions import db
 from sync.audit import AuditEntry
 from sync.clock import local_today
+from sync.exports.jobs import run_next
 from sync.followups.deadlines import add_working_days
 from sync.followups.ledger import (
     FollowUpError,
@@ -298,10 +300,21 @@ def test_ledger_export_neutralises_formulas_and_filters(rated, session, client, 
     assert rows[0][:3] == ["编号", "评议时间(北京时间)", "单位代码"] and "联系电话" not in rows[0]
     assert len(rows) == 3  # the secretary's two follow-ups only
     assert "'=HYPERLINK(\"http://evil\")" in [cell for row in rows for cell in row]
-    reply = client.get(f"/admin/followups/export.xlsx?campaign={campaign.id}&status=pending")
-    sheet = load_workbook(io.BytesIO(reply.data)).active
+    # Excel is a background job, started by a POST, built by the runner, then downloaded
+    assert client.get(f"/admin/followups/export.xlsx?campaign={campaign.id}").status_code == 405
+    ledger = f"/admin/followups?campaign={campaign.id}"
+    reply = client.post(f"/admin/followups/export.xlsx?campaign={campaign.id}&status=pending",
+                        data={"csrf_token": csrf_from(client, ledger)})
+    assert reply.status_code == 303
+    job_url = reply.headers["Location"]
+    assert run_next(db.engine) is not None
+    session.rollback()  # see what the runner committed
+    assert "返回整改台账" in client.get(job_url).get_data(as_text=True)
+    reply = client.get(f"{job_url}/download")
+    assert reply.headers["Content-Disposition"].endswith(f"campaign-{campaign.id}-followups.xlsx")
+    sheet = load_workbook(io.BytesIO(reply.get_data())).active
     values = [[c.value for c in row] for row in sheet.iter_rows()]
-    assert len(values) == 2 and values[1][6] == "待处理"
+    assert len(values) == 2 and values[1][6] == "待处理"  # the filter and the unit travelled
     assert client.get(f"/admin/followups/export.csv?campaign={campaign.id}&contact=1") \
         .status_code == 403
 

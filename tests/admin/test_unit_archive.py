@@ -11,7 +11,7 @@ from collector.extensions import db
 from sync.audit import AuditEntry
 from sync.campaigns import SetupError
 from sync.db import write_transaction
-from sync.exports import responses_table
+from sync.exports.responses import responses_table
 from sync.link_cache import ConfigVersion
 from sync.links import issue_link
 from sync.merge import merge_batch

@@ -11,7 +11,8 @@ import pytest
 from openpyxl import load_workbook
 
 from collector.extensions import db
-from sync.export_jobs import ExportJob, ExportRunner
+from sync.exports.jobs import ExportRunner
+from sync.exports.models import ExportJob
 
 from .conftest import Rating, unit_by_code
 from .test_browser import session_cookie
@@ -35,7 +36,7 @@ def test_secretary_exports_excel_on_a_phone(app, session, live_url, browser, mak
     rate(campaign, [Rating("ZF01", "SSSSS", comment="=HYPERLINK(\"x\")"),
                     Rating("ZF01", "BBBBB"), Rating("ZF02", "UUUUU", comment="别的单位")])
     secretary = make_user("shichang", units=[unit_by_code(session, campaign, "ZF01")])
-    runner = ExportRunner(db.engine, Path(app.config["EXPORT_DIR"]), poll=0.5)
+    runner = ExportRunner(db.engine, poll=0.5)
     app.extensions["export_runner"] = runner  # the route wakes it
     runner.start()
     context = browser.new_context(viewport=PHONE, is_mobile=True, locale="zh-CN",

@@ -6,25 +6,16 @@ from __future__ import annotations
 import io
 import threading
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from collector.extensions import db
 from sync.audit import AuditEntry
-from sync.export_jobs import (
-    LEASE,
-    ExportJob,
-    LeaseLost,
-    _owned_update,
-    claim_next,
-    create_job,
-    run_job,
-    run_next,
-)
+from sync.exports.jobs import LeaseLost, _owned_update, claim_next, create_job, run_job, run_next
+from sync.exports.models import LEASE, ExportChunk, ExportJob
 from sync.models import Role, utcnow
 
 from .conftest import csrf_token, download, unit_by_code
@@ -43,8 +34,11 @@ def _job_id(url: str) -> int:
     return int(url.rstrip("/").rsplit("/", 1)[1])
 
 
-def _export_dir(app) -> Path:  # type: ignore[no-untyped-def]
-    return Path(app.config["EXPORT_DIR"])
+def _pieces(session, job_id: int) -> list[tuple[int, int, int]]:  # type: ignore[no-untyped-def]
+    """(attempt, seq, size) of a job's stored file pieces."""
+    return [tuple(r) for r in session.execute(
+        select(ExportChunk.attempt, ExportChunk.seq, func.length(ExportChunk.data))
+        .where(ExportChunk.job_id == job_id).order_by(ExportChunk.attempt, ExportChunk.seq))]
 
 
 def test_workbook_job_goes_from_queued_to_done(app, client, session, hand_built, make_user,
@@ -65,8 +59,8 @@ def test_workbook_job_goes_from_queued_to_done(app, client, session, hand_built,
     assert entry.actor_id == admin.id and entry.after["job"] == job_id
     assert entry.after["filter"] == {"channel": ["online"]} and entry.after["units"] == "all"
 
-    assert run_next(db.engine, _export_dir(app)) == job_id
-    assert run_next(db.engine, _export_dir(app)) is None  # nothing else waiting
+    assert run_next(db.engine) == job_id
+    assert run_next(db.engine) is None  # nothing else waiting
     session.rollback()  # the test shares the requests' session: see what the runner committed
     status = client.get(status_url).json
     # 12 online responses + 9 units × 5 items + 9 units
@@ -88,9 +82,12 @@ def test_workbook_job_goes_from_queued_to_done(app, client, session, hand_built,
                 for row in book["评议结果"].iter_rows(min_row=2, values_only=True)}
     assert channels == {"线上评议"}  # the filter travelled with the job
     assert assert_no_formulas(reply.data) > 100
-    # the file sits in the instance folder under an unguessable name, no partial left behind
-    files = sorted(p.name for p in _export_dir(app).iterdir())
-    assert len(files) == 1 and files[0].endswith(".xlsx") and str(job_id) in files[0]
+    # the file is kept in the database, in pieces of this attempt, as long as it downloaded
+    session.rollback()
+    job = session.get(ExportJob, job_id)
+    pieces = _pieces(session, job_id)
+    assert [(a, n) for a, n, _ in pieces] == [(1, 0)] and job.attempts == 1
+    assert pieces[0][2] == job.byte_size == len(reply.data)
 
 
 def test_secretary_job_covers_only_their_units_and_no_one_else_downloads(
@@ -101,7 +98,7 @@ def test_secretary_job_covers_only_their_units_and_no_one_else_downloads(
     job_url = _start(client, hand_built, "responses")
     job = session.get(ExportJob, _job_id(job_url))
     assert job.unit_ids == [zf02.id] and job.requested_by_id == secretary.id
-    assert run_next(db.engine, _export_dir(app)) == job.id
+    assert run_next(db.engine) == job.id
     session.rollback()  # see what the runner committed
     reply = download(client, f"{job_url}/download")
     assert reply.status_code == 200
@@ -150,7 +147,7 @@ def test_a_failing_job_records_its_message(app, client, session, hand_built, mak
     # A filter that no longer parses (say the questionnaire lost the identity) fails the job.
     job = create_job(session, hand_built, admin.id, "responses", {"identity": ["retired"]}, None)
     session.commit()
-    assert run_next(db.engine, _export_dir(app)) == job.id
+    assert run_next(db.engine) == job.id
     session.rollback()  # see what the runner committed
     status = client.get(f"/api/v1/admin/exports/{job.id}").json
     assert status["status"] == "failed" and status["download_url"] is None
@@ -158,7 +155,7 @@ def test_a_failing_job_records_its_message(app, client, session, hand_built, mak
     page = client.get(f"/admin/exports/{job.id}").get_data(as_text=True)
     assert "导出失败" in page
     assert download(client, f"/admin/exports/{job.id}/download").status_code == 404
-    assert not any(_export_dir(app).iterdir())  # no half-written file left
+    assert _pieces(session, job.id) == []  # no half-written file left
 
 
 def test_two_runners_never_claim_the_same_job(app, session, hand_built, make_user):
@@ -216,10 +213,10 @@ def test_a_job_left_running_by_a_dead_process_is_run_again_after_its_lease(
     # The dead runner waking up cannot write over the job any more.
     with pytest.raises(LeaseLost):
         _owned_update(session, orphan.id, "dead", rows_done=5)
-    run_job(session, orphan.id, "rescuer", _export_dir(app))
+    run_job(session, orphan.id, "rescuer")
     session.expire_all()
     assert orphan.status == "done" and orphan.rows_done == 9 * 5
-    assert (_export_dir(app) / orphan.file_name).is_file()
+    assert {a for a, _, _ in _pieces(session, orphan.id)} == {2}  # the rescuer's attempt
 
 
 def test_a_job_that_keeps_dying_is_failed_not_retried_forever(app, session, hand_built,

@@ -10,7 +10,9 @@ from openpyxl import load_workbook
 from sqlalchemy import event
 
 from collector.extensions import db
-from sync.exports import Table, responses_table, write_xlsx
+from sync.exports.responses import responses_table
+from sync.exports.table import Table
+from sync.exports.xlsx import write_xlsx
 from sync.merge import merge_batch
 
 from .test_exports import assert_no_formulas

@@ -10,7 +10,9 @@ import zipfile
 import pytest
 from openpyxl import load_workbook
 
-from sync.exports import Table, csv_chunks, neutralise, write_xlsx
+from sync.exports.csv import csv_chunks
+from sync.exports.table import Table, neutralise
+from sync.exports.xlsx import write_xlsx
 from sync.models import Role
 
 from .conftest import Rating

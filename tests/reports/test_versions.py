@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sync.exports import responses_table
+from sync.exports.responses import responses_table
 from sync.questionnaires import ItemEdit, QuestionnaireEdit, edit_questionnaire
 from sync.reports import campaign_tally
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from sync.audit import snapshot
 from sync.clock import local_today
 from sync.db import write_transaction
+from sync.exports.kinds import ledger_params
 from sync.followups.appeals import may_appeal
 from sync.followups.contact import contact_for, may_see_contact
 from sync.followups.ledger import (
@@ -33,7 +34,8 @@ from ...auth import can_access_campaign, current_user, login_required
 from ...extensions import db
 from .. import bp
 from ..forms import choices
-from ..reports import send_table
+from ..reports import send_csv
+from ..reports.export_jobs import queue_export, wake_runner
 from .forms import ExtensionForm, FollowUpForm
 
 
@@ -109,13 +111,56 @@ def followups():  # type: ignore[no-untyped-def]
     return render_template("admin/followups/list.html", campaigns=campaigns, campaign=campaign,
                            rows=rows, total=total, page=page, page_size=PAGE_SIZE,
                            counts=counts, units=units, filters=ledger_filter, params=params,
-                           statuses=list(FollowUpStatus), sorts=SORTS)
+                           statuses=list(FollowUpStatus), sorts=SORTS,
+                           personal_hours=f"{current_app.config['EXPORT_PERSONAL_RETENTION_HOURS']:g}")
 
 
-@bp.get("/followups/export.<any(csv, xlsx):fmt>")
+@bp.get("/followups/export.<any(csv):fmt>")
 @login_required
 def followups_export(fmt: str):  # type: ignore[no-untyped-def]
-    """Download the ledger; `contact=1` adds phone numbers for an admin, and is audited.
+    """Stream the ledger as CSV; `contact=1` adds phone numbers for an admin, and is audited
+    (Excel files are background jobs: followups_export_xlsx).
+
+    :raise 403: a secretary asking for phone numbers.
+    :raise 404: no campaign visible.
+    """
+    campaign, include_contact = _export_request()
+    if include_contact:
+        audit("contact.export", "campaign", campaign.id, campaign_id=campaign.id,
+              after={"format": fmt, "filters": request.args.to_dict()})
+        db.session.commit()
+    table = ledger_table(db.session, campaign, _unit_scope(), _ledger_filter(), include_contact)
+    return send_csv(table, f"campaign-{campaign.id}-followups.{fmt}")
+
+
+@bp.post("/followups/export.xlsx")
+@login_required
+def followups_export_xlsx():  # type: ignore[no-untyped-def]
+    """Queue the ledger as an Excel file (a background job, like every Excel file) and show
+    its progress; `contact=1` adds phone numbers for an admin: audited when asked for and at
+    every download, and kept EXPORT_PERSONAL_RETENTION_HOURS.
+
+    :raise 403: a secretary asking for phone numbers.
+    :raise 404: no campaign visible.
+    """
+    campaign, include_contact = _export_request()
+    user = current_user()
+    assert user is not None
+    scope = None if user.is_admin else {u.id for u in user.units
+                                         if u.campaign_id == campaign.id}
+    chosen = _ledger_filter()
+    job = queue_export(campaign, "ledger", ledger_params(chosen), scope,
+                       personal=include_contact)
+    if include_contact:
+        audit("contact.export", "campaign", campaign.id, campaign_id=campaign.id,
+              after={"format": "xlsx", "filters": request.args.to_dict(), "job": job.id})
+    db.session.commit()
+    wake_runner()
+    return redirect(url_for("reports.export_job", job_id=job.id), code=303)
+
+
+def _export_request() -> tuple[Campaign, bool]:
+    """The campaign to export and whether phone numbers are asked for.
 
     :raise 403: a secretary asking for phone numbers.
     :raise 404: no campaign visible.
@@ -126,14 +171,9 @@ def followups_export(fmt: str):  # type: ignore[no-untyped-def]
     if campaign is None:
         abort(404)
     include_contact = request.args.get("contact") == "1"
-    if include_contact:
-        if not user.is_admin:
-            abort(403)
-        audit("contact.export", "campaign", campaign.id, campaign_id=campaign.id,
-              after={"format": fmt, "filters": request.args.to_dict()})
-        db.session.commit()
-    table = ledger_table(db.session, campaign, _unit_scope(), _ledger_filter(), include_contact)
-    return send_table(table, f"campaign-{campaign.id}-followups.{fmt}", fmt)
+    if include_contact and not user.is_admin:
+        abort(403)
+    return campaign, include_contact
 
 
 def _load(response_id: int) -> tuple[Response, object]:

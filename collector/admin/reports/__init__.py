@@ -7,9 +7,8 @@ campaign without any of their units is 404, another unit of a campaign they work
 from __future__ import annotations
 
 import functools
-import tempfile
-from collections.abc import Callable, Iterator
-from typing import IO, Any
+from collections.abc import Callable
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -23,14 +22,10 @@ from flask import (
 )
 
 from sync.charts import BANDS
-from sync.exports import (
-    Table,
-    csv_chunks,
-    rankings_table,
-    responses_table,
-    tallies_table,
-    write_xlsx,
-)
+from sync.exports.csv import csv_chunks
+from sync.exports.responses import responses_table
+from sync.exports.table import Table
+from sync.exports.tables import rankings_table, tallies_table
 from sync.integrity.signals import LABELS as SIGNAL_LABELS
 from sync.integrity.signals import campaign_signals, excluded_by_unit, review_list
 from sync.models import Campaign, Channel, Unit
@@ -49,8 +44,6 @@ EXPORT_TABLES = ("responses", "tallies", "rankings")
 #: table=all: the three tables as sheets of one workbook (as `collector export --format xlsx`)
 WORKBOOK = "all"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-#: small XLSX files (the follow-up ledger) are built in memory up to this size, then on disk
-SPOOL_BYTES = 8 * 1024 * 1024
 
 
 @bp.errorhandler(FilterError)
@@ -206,33 +199,15 @@ def export(campaign_id: int):  # type: ignore[no-untyped-def]
           after={"table": table_name, "format": "csv", "filter": tally_filter.to_params(),
                  "units": sorted(visible) if visible is not None else "all"})
     db.session.commit()
-    return send_table(table, f"campaign-{campaign.id}-{table_name}.csv", "csv")
+    return send_csv(table, f"campaign-{campaign.id}-{table_name}.csv")
 
 
-def send_table(tables: Table | list[Table], filename: str, fmt: str) -> Response:
-    """Send tables as CSV (streamed; the first table) or one XLSX workbook (write-only,
-    spooled), for download."""
-    if not isinstance(tables, list):
-        tables = [tables]
-    if fmt == "csv":
-        return Response(stream_with_context(csv_chunks(tables[0])),
-                        mimetype="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f"attachment; filename={filename}"})
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
-    write_xlsx(spool, tables)
-    size = spool.tell()
-    spool.seek(0)
-    return Response(_drain(spool), mimetype=XLSX_MIMETYPE, headers={
-        "Content-Disposition": f"attachment; filename={filename}", "Content-Length": str(size)})
-
-
-def _drain(spool: IO[bytes], chunk: int = 64 * 1024) -> Iterator[bytes]:
-    """Send a finished file in chunks and close it, even when the client goes away."""
-    try:
-        while data := spool.read(chunk):
-            yield data
-    finally:
-        spool.close()
+def send_csv(table: Table, filename: str) -> Response:
+    """Stream a table as CSV: the header at once, then the rows as they are read (Excel files
+    are background jobs: export_jobs.py)."""
+    return Response(stream_with_context(csv_chunks(table)),
+                    mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f"attachment; filename={filename}"})
 
 
 from . import export_jobs  # noqa: E402,F401  (routes on this blueprint)

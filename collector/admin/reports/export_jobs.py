@@ -1,29 +1,35 @@
 """Excel exports as background jobs: start one, watch its progress, download the file.
 
-The file is built by sync.export_jobs.ExportRunner, a thread of this process started with the
-first request (so CLI commands never run one); any process's runner may build any job.
-Only the person who asked (within the units they still see) or an admin may see a job.
+The file is built by sync.exports.jobs.ExportRunner, a thread of this process started with the
+first request (so CLI commands never run one); any process's runner may build any job, and the
+file is kept in the database, so any host serves the download. Only the person who asked
+(within the units they still see) or an admin may see a job; a file with phone numbers only
+admins, and each download of it is audited.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from datetime import timedelta
 from typing import Any
 
 from flask import (
     Flask,
+    Response,
     abort,
     current_app,
     jsonify,
     redirect,
     render_template,
     request,
-    send_file,
+    stream_with_context,
     url_for,
 )
 
-from sync.export_jobs import KINDS, ExportJob, ExportRunner, JobStatus, create_job, job_view
+from sync.exports.files import read_file
+from sync.exports.jobs import ExportRunner, create_job, job_view
+from sync.exports.models import ExportJob, JobStatus
+from sync.models import Campaign
 
 from ...audit import audit
 from ...auth import current_user, login_required
@@ -51,13 +57,31 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _start_runner() -> None:
         if "export_runner" not in app.extensions:
-            runner = ExportRunner(db.engine, export_dir())
+            runner = ExportRunner(db.engine, **retention(app))
             app.extensions["export_runner"] = runner
             runner.start()
 
 
-def export_dir() -> Path:
-    return Path(current_app.config["EXPORT_DIR"])
+def retention(app: Flask) -> dict[str, timedelta]:
+    """How long finished files are kept (EXPORT_RETENTION_DAYS, and for files with phone
+    numbers EXPORT_PERSONAL_RETENTION_HOURS)."""
+    return {"retention": timedelta(days=float(app.config["EXPORT_RETENTION_DAYS"])),
+            "personal_retention": timedelta(
+                hours=float(app.config["EXPORT_PERSONAL_RETENTION_HOURS"]))}
+
+
+def queue_export(campaign: Campaign, kind: str, filters: dict[str, Any],
+                 unit_ids: set[int] | None, personal: bool = False) -> ExportJob:
+    """Record the job (the caller audits the request and commits, then `wake_runner`)."""
+    user = current_user()
+    return create_job(db.session, campaign, user.id if user else None, kind, filters,
+                      unit_ids, personal)
+
+
+def wake_runner() -> None:
+    runner: ExportRunner | None = current_app.extensions.get("export_runner")
+    if runner:
+        runner.wake()
 
 
 @bp.post("/admin/campaigns/<int:campaign_id>/export.xlsx")
@@ -73,21 +97,18 @@ def start_export(campaign_id: int):  # type: ignore[no-untyped-def]
         return render_error(400, "导出内容只能是 responses（评议结果）、tallies（分项统计）、"
                                  "rankings（排名）或 all（整个工作簿）。")
     tally_filter = _request_filter(campaign)
-    user = current_user()
-    job = create_job(db.session, campaign, user.id if user else None, kind,
-                     tally_filter.to_params(), visible)
+    job = queue_export(campaign, kind, tally_filter.to_params(), visible)
     audit("export.download", "campaign", campaign.id, campaign_id=campaign.id,
           after={"table": kind, "format": "xlsx", "filter": tally_filter.to_params(),
                  "units": sorted(visible) if visible is not None else "all", "job": job.id})
     db.session.commit()
-    runner: ExportRunner | None = current_app.extensions.get("export_runner")
-    if runner:
-        runner.wake()
+    wake_runner()
     return redirect(url_for("reports.export_job", job_id=job.id), code=303)
 
 
 def _visible_job(job_id: int) -> ExportJob:
-    """A job the signed-in user may see: an admin any, a secretary their own within their units.
+    """A job the signed-in user may see: an admin any, a secretary their own within their units
+    (never one with phone numbers).
 
     :raise 404: no such job, or someone else's (its existence is not revealed).
     """
@@ -99,7 +120,8 @@ def _visible_job(job_id: int) -> ExportJob:
     if user.is_admin:
         return job
     mine = {u.id for u in user.units if u.campaign_id == job.campaign_id}
-    if job.requested_by_id != user.id or job.unit_ids is None or not set(job.unit_ids) <= mine:
+    if (job.personal or job.requested_by_id != user.id or job.unit_ids is None
+            or not set(job.unit_ids) <= mine):
         abort(404)
     return job
 
@@ -117,9 +139,22 @@ def _status(job: ExportJob) -> dict[str, Any]:
 def export_job(job_id: int):  # type: ignore[no-untyped-def]
     """The progress bar of one export, and its download link when ready."""
     job = _visible_job(job_id)
-    return render_template("admin/reports/export_job.html", job=job, kind_label=KINDS[job.kind],
-                           status=_status(job),
+    back = (url_for("admin.followups", campaign=job.campaign_id) if job.kind == "ledger"
+            else url_for("reports.results", campaign_id=job.campaign_id))
+    kept = retention(current_app)["personal_retention" if job.personal else "retention"]
+    return render_template("admin/reports/export_job.html", job=job, kind_label=job.label,
+                           status=_status(job), back_url=back,
+                           back_label="返回整改台账" if job.kind == "ledger" else "返回评议结果",
+                           kept=_duration(kept), expired_text=EXPIRED_TEXT,
                            status_url=url_for("reports.export_status", job_id=job.id))
+
+
+EXPIRED_TEXT = "文件已超过保留期限并已删除，请重新导出。"
+
+
+def _duration(span: timedelta) -> str:
+    hours = span.total_seconds() / 3600
+    return f" {hours / 24:g} 天" if hours >= 48 and hours % 24 == 0 else f" {hours:g} 小时"
 
 
 @bp.get("/api/v1/admin/exports/<int:job_id>")
@@ -132,15 +167,19 @@ def export_status(job_id: int):  # type: ignore[no-untyped-def]
 @bp.get("/admin/exports/<int:job_id>/download")
 @login_required
 def download_export(job_id: int):  # type: ignore[no-untyped-def]
-    """The finished file.
+    """The finished file, streamed from the database piece by piece.
 
-    :raise 404: not the user's job, not finished yet, or its file is gone.
+    :raise 404: not the user's job, not finished yet, or its file has expired.
     """
     job = _visible_job(job_id)
-    if job.status != JobStatus.DONE.value or not job.file_name:
+    if job.status != JobStatus.DONE.value:
         abort(404)
-    path = export_dir() / job.file_name
-    if not path.is_file():
-        abort(404)
-    return send_file(path, mimetype=XLSX_MIMETYPE, as_attachment=True,
-                     download_name=job.download_name)
+    if job.personal:  # phone numbers leave the system: every download is on record
+        audit("contact.export", "campaign", job.campaign_id, campaign_id=job.campaign_id,
+              after={"format": "xlsx", "job": job.id, "download": True})
+    db.session.commit()
+    return Response(stream_with_context(read_file(db.session, job)), mimetype=XLSX_MIMETYPE,
+                    headers={"Content-Disposition":
+                             f"attachment; filename={job.download_name}",
+                             "Content-Length": str(job.byte_size or 0),
+                             "Cache-Control": "no-store"})
