@@ -75,7 +75,10 @@ def local_time(column: Any, dialect: str) -> ColumnElement[str]:
     if dialect == "postgresql":
         return type_coerce(func.to_char(func.timezone(REPORT_TZ.key, column),
                                         TIME_SQL[dialect]), Text)
-    return type_coerce(func.strftime(TIME_SQL[dialect], type_coerce(column, String),
+    # Fractional seconds cut off first: SQLite's date functions round them to milliseconds,
+    # which would turn 08:30:59.9996 into 08:31:00.
+    whole_seconds = func.substr(type_coerce(column, String), 1, 19)
+    return type_coerce(func.strftime(TIME_SQL[dialect], whole_seconds,
                                      f"+{REPORT_TZ_OFFSET_HOURS} hours"), Text)
 
 

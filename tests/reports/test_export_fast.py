@@ -16,6 +16,7 @@ from sqlalchemy import Text, event, literal, select, update
 from collector.extensions import db
 from sync.exports.csv import csv_chunks
 from sync.exports.formatting import WHITESPACE, csv_field, guarded
+from sync.exports.formatting import local_time as local_time_sql
 from sync.exports.responses import responses_table
 from sync.exports.table import AFTER_BLANKS, FORMULA_PREFIXES, TIME_FORMAT, neutralise
 from sync.integrity.signals import campaign_signals
@@ -26,6 +27,7 @@ from sync.models import (
     IdentityChoice,
     Response,
     ScaleLevel,
+    UTCDateTime,
     Visit,
 )
 from sync.reports import TallyFilter, local_time
@@ -50,6 +52,15 @@ hostile_text = st.lists(st.one_of(st.sampled_from(SPECIAL), st.characters(
 def test_the_sql_guard_is_neutralise(session, value):
     dialect = session.get_bind().dialect.name
     assert session.scalar(select(guarded(literal(value, Text), dialect))) == neutralise(value)
+
+
+def test_times_are_cut_to_the_second_not_rounded(session):
+    """08:30:59.9999 Beijing time is exported as 08:30:59, as Python formats it (SQLite's date
+    functions would round it up to 08:31:00)."""
+    dialect = session.get_bind().dialect.name
+    moment = datetime(2026, 3, 1, 0, 30, 59, 999_900, tzinfo=timezone.utc)
+    found = session.scalar(select(local_time_sql(literal(moment, UTCDateTime()), dialect)))
+    assert found == "2026-03-01 08:30:59"
 
 
 def test_the_sql_guard_after_every_blank(session):
