@@ -148,9 +148,10 @@ class ResponsesExport:
             return fmt.csv_text(g(value)) if csv else g(value)
 
         levels = {level_id: known(label) for level_id, label in self.level_labels.items()}
-        identities = {c.key: known(c.label) for c in self.campaign.questionnaire.identities
+        # label or typed key in one column: quoted with the free text, by the line query
+        identities = {c.key: g(c.label) for c in self.campaign.questionnaire.identities
                       if c.label}
-        channels = {c.value: known(label) for c, label in CHANNEL_LABELS.items()}
+        channels = {c.value: label for c, label in CHANNEL_LABELS.items()}
         channel = type_coerce(Response.channel, String)
         columns: list[tuple[Any, bool]] = [
             (fmt.cell(Response.uuid, d, guard), True),

@@ -119,7 +119,7 @@ def hostile(session, make_campaign, make_link, rate, client):  # type: ignore[no
     level = session.scalars(select(ScaleLevel).where(ScaleLevel.label == "基本满意")).first()
     level.label = '=基本,"满意"'
     choice = next(c for c in campaign.questionnaire.identities if c.key == "rural")
-    choice.label = "@乡村"
+    choice.label = '@乡村,"帮扶"'
     session.commit()
     return campaign
 
@@ -179,7 +179,7 @@ def test_csv_is_the_reference_byte_for_byte(session, hostile, threads, page_size
     cells = {cell for row in expected for cell in row}
     assert {"'+uuid-formula", "'=1+1", "'\u3000-2", "'@excluded,\"why\"", "'=flag,repeat_device",
             "'-unknown", "'\t=ZF01", "' {=市场监管局}", "'@税务局", "'+青山村,\"一组\"",
-            "'=基本,\"满意\"", "'@乡村", "'=标题,\"年度\"\n评议", "人社局,二处"} <= cells
+            "'=基本,\"满意\"", "'@乡村,\"帮扶\"", "'=标题,\"年度\"\n评议", "人社局,二处"} <= cells
     assert any(cell.startswith("全部最低档") for cell in cells)
     for row in csv.reader(io.StringIO(body[1:])):
         for cell in row:
