@@ -130,23 +130,16 @@ def _short_url(link: Link) -> str | None:
 @admin_required
 def link_qr(link_id: int):  # type: ignore[no-untyped-def]
     """A QR code of the link's short URL (the long signed URL when it has no short code)."""
-    link = _link_or_404(link_id)
+    link = db.get_or_404(Link, link_id)
     svg = qr_svg(build_qr(_short_url(link) or form_url(link), max_version=40))
     return HttpResponse(svg, mimetype="image/svg+xml")
-
-
-def _link_or_404(link_id: int) -> Link:
-    link = db.session.get(Link, link_id)
-    if link is None:
-        abort(404)
-    return link
 
 
 @bp.post("/links/<int:link_id>/revoke")
 @admin_required
 def revoke(link_id: int):  # type: ignore[no-untyped-def]
     """Stop a link from opening the form; ratings already stored stay."""
-    link = _link_or_404(link_id)
+    link = db.get_or_404(Link, link_id)
     before = link_snapshot(link)
     revoke_link(db.session, link)
     audit("link.revoke", "link", link.id, campaign_id=link.campaign_id, before=before,
@@ -160,7 +153,7 @@ def revoke(link_id: int):  # type: ignore[no-untyped-def]
 @admin_required
 def reissue(link_id: int):  # type: ignore[no-untyped-def]
     """Revoke a link and issue a fresh one for the same units, channel and visit."""
-    link = _link_or_404(link_id)
+    link = db.get_or_404(Link, link_id)
     if link.is_revoked:
         flash("该链接已撤销，请在有效链接上操作。", "error")
         return redirect(url_for("admin.links", campaign_id=link.campaign_id))

@@ -59,19 +59,12 @@ def _apply(kind: str, load: Callable[[], Unit | Category], verb: str,
     flash(done.format(name=name))
 
 
-def _unit(unit_id: int) -> Unit:
-    unit = db.session.get(Unit, unit_id)
-    if unit is None:
-        abort(404)
-    return unit
-
-
 @bp.post("/units/<int:unit_id>/<any(delete, archive, restore):verb>")
 @admin_required
 def unit_state(unit_id: int, verb: str):  # type: ignore[no-untyped-def]
     """Delete an unused unit, or archive / restore one."""
-    campaign_id = _unit(unit_id).campaign_id
-    _apply("unit", lambda: _unit(unit_id), verb, UNIT_STATE, UNIT_ACTIONS)
+    campaign_id = db.get_or_404(Unit, unit_id).campaign_id
+    _apply("unit", lambda: db.get_or_404(Unit, unit_id), verb, UNIT_STATE, UNIT_ACTIONS)
     return redirect(url_for("admin.units", campaign_id=campaign_id), 303)
 
 
