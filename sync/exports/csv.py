@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
-from .table import RowCounter, Table, neutralise
+from .table import PageCounter, RowCounter, Table, neutralise
 
 
 def csv_chunks(table: Table, batch: int = 500) -> Iterator[str]:
@@ -21,7 +22,8 @@ def csv_chunks(table: Table, batch: int = 500) -> Iterator[str]:
     buffer.seek(0)
     buffer.truncate()
     if table.csv_pages is not None:
-        yield from table.csv_pages
+        for text, _rows in table.csv_pages:
+            yield text
         return
     for count, row in enumerate(table.rows, 1):
         writer.writerow([neutralise(v) for v in row])
@@ -34,9 +36,16 @@ def csv_chunks(table: Table, batch: int = 500) -> Iterator[str]:
 
 def write_csv(path: Path, table: Table,
               progress: Callable[[int], None] | None = None) -> int:
-    """Write a CSV file; return the number of data rows."""
-    counted = RowCounter(table.rows, progress)
+    """Write a CSV file (the store's own CSV pages when the table has them); return the
+    number of data rows."""
+    counter: PageCounter | RowCounter
+    if table.csv_pages is not None:
+        counter = PageCounter(table.csv_pages, progress)
+        table = replace(table, csv_pages=counter)
+    else:
+        counter = RowCounter(table.rows, progress)
+        table = replace(table, rows=counter)
     with path.open("w", encoding="utf-8", newline="") as fh:
-        for chunk in csv_chunks(Table(table.title, table.headers, counted)):
+        for chunk in csv_chunks(table):
             fh.write(chunk)
-    return counted.count
+    return counter.count

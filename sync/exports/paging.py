@@ -120,19 +120,20 @@ class PageReader:
 
         return self._read(read)
 
-    def csv(self) -> Iterator[str]:
+    def csv(self) -> Iterator[tuple[str, int]]:
         """The rows as CSV text (no header), a page at a time, exactly as csv.writer would
-        write them, written by the store."""
+        write them, written by the store; each page with its number of rows."""
         if self.export.dialect == "postgresql":
-            return self._read(self._copy_reader())
-        first = self.export.rows_query(csv=True, after=False)
-        then = self.export.rows_query(csv=True, after=True)
+            write = self._copy_reader()
+        else:
+            first = self.export.rows_query(csv=True, after=False)
+            then = self.export.rows_query(csv=True, after=True)
 
-        def read(connection: Connection, page: Page) -> str:
-            stmt = then if page.after is not None else first
-            return connection.execute(stmt, self.export.page_params(page)).scalar_one()
+            def write(connection: Connection, page: Page) -> str:
+                stmt = then if page.after is not None else first
+                return connection.execute(stmt, self.export.page_params(page)).scalar_one()
 
-        return self._read(read)
+        return self._read(lambda connection, page: (write(connection, page), len(page.keys)))
 
     def _copy_reader(self) -> Callable[[Connection, Page], str]:
         """PostgreSQL writes a page's CSV itself: COPY (SELECT …) TO STDOUT, the statement

@@ -26,14 +26,14 @@ class Table:
     """One sheet or file: a title, headers and (possibly streamed) rows.
 
     `csv_pages`, when set, is the same stream as `rows` already written as CSV text (no
-    header), a page at a time, with every text cell neutralised: the CSV writer sends it as it
-    is. Read one or the other, never both.
+    header), a page at a time with its number of rows, every text cell neutralised: the CSV
+    writer sends it as it is. Read one or the other, never both.
     """
 
     title: str
     headers: list[str]
     rows: Iterable[Row]
-    csv_pages: Iterable[str] | None = None
+    csv_pages: Iterable[tuple[str, int]] | None = None
 
 
 def neutralise(value: Any) -> Any:
@@ -61,3 +61,20 @@ class RowCounter:
             yield row
         if self.progress:
             self.progress(self.count % 5000)
+
+
+class PageCounter:
+    """Iterate CSV pages (text, rows) while counting their rows, telling `progress` per page."""
+
+    def __init__(self, pages: Iterable[tuple[str, int]],
+                 progress: Callable[[int], None] | None = None) -> None:
+        self.pages = pages
+        self.count = 0
+        self.progress = progress
+
+    def __iter__(self) -> Iterator[tuple[str, int]]:
+        for text, rows in self.pages:
+            self.count += rows
+            if self.progress:
+                self.progress(rows)
+            yield text, rows

@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 from sqlalchemy import event
 
 from collector.extensions import db
+from sync.exports.csv import csv_chunks, write_csv
 from sync.exports.responses import responses_table
 from sync.exports.table import Table
 from sync.exports.xlsx import write_xlsx
@@ -44,6 +45,23 @@ def test_keyset_pages_return_every_row_once_in_order(app, session, make_campaign
     assert all("responses.created_at, responses.id) >" in s for s in pages[1:])  # keyset
     assert {r[2] for r in rows} == {"ZF01", "ZF02"}
     assert all(r[8:13] == ["满意"] * 5 for r in rows)
+
+
+def test_a_csv_file_is_written_from_the_stores_pages_with_progress(
+        app, session, make_campaign, make_link, make_item, tmp_path):
+    campaign = make_campaign()
+    _, token = make_link(campaign, ["ZF01"])
+    items = [make_item(token, comment="第一行\r\n第二行" if n == 2 else "") for n in range(7)]
+    merge_batch(session, app.extensions["link_signer"], {"device_id": "p", "responses": items})
+    progress: list[int] = []
+    out = tmp_path / "r.csv"
+    count = write_csv(out, responses_table(session, campaign, page_size=3, read_threads=1),
+                      progress.append)
+    # told per page of the store's CSV (a row count would report every 5,000 rows), rows
+    # counted by page, not by line ends: one comment spans two lines
+    assert count == 7 and progress == [3, 3, 1]
+    expected = "".join(csv_chunks(responses_table(session, campaign)))
+    assert out.read_bytes().decode() == expected
 
 
 def test_a_table_longer_than_a_sheet_continues_on_the_next(tmp_path):
