@@ -116,6 +116,10 @@ def run_job(session: Session, job_id: int, worker: str) -> None:
     job is marked done only when the last one is in, so a download never sees half a file.
     Pieces an earlier, dead attempt left are removed first. A failure is recorded with its
     message and its pieces removed; a lost lease leaves the job to the runner that took it.
+
+    The tables are read through `session` (the ledger with a server-side cursor on
+    PostgreSQL); progress, pieces and the outcome are written through a session of their
+    own, so their commits never close that cursor.
     """
     job = session.get(ExportJob, job_id)
     assert job is not None and job.worker == worker
@@ -125,17 +129,19 @@ def run_job(session: Session, job_id: int, worker: str) -> None:
         tables, total = build_tables(session, job)
         _owned_update(session, job_id, worker, rows_total=total, heartbeat_at=utcnow())
         done = 0
+        with Session(session.get_bind()) as writes:
 
-        def progress(rows: int) -> None:
-            nonlocal done
-            done += rows
-            _owned_update(session, job_id, worker, rows_done=done, heartbeat_at=utcnow())
+            def progress(rows: int) -> None:
+                nonlocal done
+                done += rows
+                _owned_update(writes, job_id, worker, rows_done=done, heartbeat_at=utcnow())
 
-        sink = ChunkWriter(session, job_id, attempt, worker)
-        write_xlsx(sink, tables, progress=progress)
-        sink.close()
-        _owned_update(session, job_id, worker, status=JobStatus.DONE.value,
-                      byte_size=sink.size, rows_done=done, finished_at=utcnow())
+            sink = ChunkWriter(writes, job_id, attempt, worker)
+            write_xlsx(sink, tables, progress=progress)
+            sink.close()
+            session.rollback()  # end the read transaction
+            _owned_update(writes, job_id, worker, status=JobStatus.DONE.value,
+                          byte_size=sink.size, rows_done=done, finished_at=utcnow())
     except LeaseLost:
         session.rollback()
         log.warning("export job %s was taken over by another runner", job_id)
