@@ -4,8 +4,8 @@ read back piece by piece for a download, deleted after their retention period.
 The database is the one thing every app host shares, so any host can serve a file any host
 built, without a shared folder; and a file with phone numbers never sits on a disk outside the
 database (openpyxl spools each sheet to a 0600 temporary file while writing, removed when the
-sheet is done). Pieces are written in short transactions, each checking the runner still holds
-the job's lease, and only a job marked done is ever read.
+sheet is saved or the workbook fails). Pieces are written in short transactions, each checking
+the runner still holds the job's lease, and only a job marked done is ever read.
 """
 
 from __future__ import annotations
