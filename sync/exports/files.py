@@ -116,6 +116,7 @@ def prune_exports(session: Session, retention: timedelta, personal_retention: ti
     due = and_(ExportJob.status == JobStatus.DONE.value, or_(
         ExportJob.finished_at < now - retention,
         and_(ExportJob.personal.is_(True), ExportJob.finished_at < now - personal_retention)))
+    # is_expired below is this rule for one job: change both together
     with write_transaction(session):
         expired = session.execute(update(ExportJob).where(due).values(
             status=JobStatus.EXPIRED.value).execution_options(synchronize_session=False))
@@ -123,3 +124,16 @@ def prune_exports(session: Session, retention: timedelta, personal_retention: ti
             select(ExportJob.id).where(ExportJob.status.in_(
                 [JobStatus.EXPIRED.value, JobStatus.FAILED.value])))))
     return expired.rowcount or 0
+
+
+def is_expired(job: ExportJob, now: datetime, retention: timedelta,
+               personal_retention: timedelta) -> bool:
+    """Whether a job's file is gone or due to go: pruned already, or done longer ago than the
+    retention `prune_exports` applies (the same rule, by the server's clock), so a file stops
+    being served the moment it is due, not when a runner next prunes."""
+    if job.status == JobStatus.EXPIRED.value:
+        return True
+    if job.status != JobStatus.DONE.value or job.finished_at is None:
+        return False
+    return (job.finished_at < now - retention
+            or (job.personal and job.finished_at < now - personal_retention))

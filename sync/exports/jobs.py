@@ -190,8 +190,10 @@ class JobView:
         return min(99, self.rows_done * 100 // self.rows_total)
 
 
-def job_view(job: ExportJob) -> JobView:
-    return JobView(job.status, job.rows_done, job.rows_total, job.error)
+def job_view(job: ExportJob, expired: bool = False) -> JobView:
+    """`expired`: the file is past its retention (files.is_expired), pruned yet or not."""
+    status = JobStatus.EXPIRED.value if expired else job.status
+    return JobView(status, job.rows_done, job.rows_total, job.error)
 
 
 class ExportRunner:

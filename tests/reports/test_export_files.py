@@ -105,8 +105,8 @@ def test_files_expire_after_their_retention(app, client, session, hand_built, ma
     status = client.get(f"/api/v1/admin/exports/{old.id}").json
     assert status["status"] == "expired" and status["download_url"] is None
     page = client.get(f"/admin/exports/{old.id}").get_data(as_text=True)
-    assert "文件已超过保留期限并已删除" in page and "保留 7 天" in page
-    assert download(client, f"/admin/exports/{old.id}/download").status_code == 404
+    assert "文件已过期，请重新导出。" in page and "保留 7 天" in page
+    assert download(client, f"/admin/exports/{old.id}/download").status_code == 410
     assert download(client, f"/admin/exports/{recent.id}/download").status_code == 200
 
 
