@@ -29,6 +29,11 @@ class LeaseLost(RuntimeError):
     """Another runner took the job over (our lease expired); stop without touching it."""
 
 
+class FileGone(RuntimeError):
+    """A piece of a file being downloaded was deleted (pruned) meanwhile: the download is
+    aborted rather than ended short of the size it announced."""
+
+
 class ChunkWriter:
     """A write-only, unseekable stream that stores what is written as pieces of a job's file
     (zipfile writes data descriptors instead of seeking back)."""
@@ -87,12 +92,15 @@ def discard_pieces(session: Session, job_id: int, keep_attempt: int | None = Non
 
 def read_file(session: Session, job: ExportJob) -> Iterator[bytes]:
     """A done job's file, piece by piece, each read in its own short transaction (a slow
-    download holds neither a transaction nor more than one piece in memory)."""
-    return _pieces(session, job.id, job.attempts)
+    download holds neither a transaction nor more than one piece in memory).
+
+    :raise FileGone: (while iterating) the file was deleted before its last piece was read.
+    """
+    return _pieces(session, job.id, job.attempts, job.byte_size or 0)
 
 
-def _pieces(session: Session, job_id: int, attempt: int) -> Iterator[bytes]:
-    seq = 0
+def _pieces(session: Session, job_id: int, attempt: int, size: int) -> Iterator[bytes]:
+    seq = sent = 0
     while True:
         try:
             data = session.scalar(select(ExportChunk.data).where(
@@ -101,8 +109,12 @@ def _pieces(session: Session, job_id: int, attempt: int) -> Iterator[bytes]:
         finally:
             session.rollback()
         if data is None:
+            if sent != size:
+                raise FileGone(f"export job {job_id}: piece {seq} is gone after {sent} of "
+                               f"{size} bytes")
             return
         if data:
+            sent += len(data)
             yield bytes(data)
         seq += 1
 
