@@ -9,6 +9,7 @@ admins, and each download of it is audited.
 
 from __future__ import annotations
 
+import math
 import os
 from datetime import timedelta
 from typing import Any
@@ -47,8 +48,14 @@ from . import (
 
 
 def init_app(app: Flask) -> None:
-    """Start this process's runner with its first request (EXPORT_RUNNER=0 in the environment
-    leaves the jobs to other processes; tests run jobs themselves)."""
+    """Check the retention settings, and start this process's runner with its first request
+    (EXPORT_RUNNER=0 in the environment leaves the jobs to other processes; tests run jobs
+    themselves).
+
+    :raise ValueError: a retention setting is not a positive number (the app does not start).
+    """
+    for name in RETENTION_SETTINGS:
+        app.config[name] = _positive(name, app.config[name])
     app.config.setdefault("EXPORT_RUNNER", os.environ.get("EXPORT_RUNNER", "1") != "0"
                           and not app.config.get("TESTING"))
     if not app.config["EXPORT_RUNNER"]:
@@ -60,6 +67,21 @@ def init_app(app: Flask) -> None:
             runner = ExportRunner(db.engine, **retention(app))
             app.extensions["export_runner"] = runner
             runner.start()
+
+
+#: the retention settings and the most each may be (a century: dates stay in range)
+RETENTION_SETTINGS = {"EXPORT_RETENTION_DAYS": 36_500, "EXPORT_PERSONAL_RETENTION_HOURS": 876_000}
+
+
+def _positive(name: str, raw: Any) -> float:
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not 0 < value <= RETENTION_SETTINGS[name]:  # NaN fails too
+        raise ValueError(f"{name} must be a positive number (at most "
+                         f"{RETENTION_SETTINGS[name]}), not {raw!r}")
+    return value
 
 
 def retention(app: Flask) -> dict[str, timedelta]:
