@@ -144,7 +144,7 @@ def export(campaign_id: int, fmt: str, out: Path) -> None:
 
 
 @bp.cli.command("prune-exports")
-@click.option("--days", type=float, default=None,
+@click.option("--days", type=click.FloatRange(min=0, max=36_500), default=None,
               help="keep finished Excel files this many days (default EXPORT_RETENTION_DAYS)")
 def prune_exports_command(days: float | None) -> None:
     """Delete finished Excel files past their retention (the app's runners do this every ten

@@ -4,8 +4,8 @@ read back piece by piece for a download, deleted after their retention period.
 The database is the one thing every app host shares, so any host can serve a file any host
 built, without a shared folder; and a file with phone numbers never sits on a disk outside the
 database (openpyxl spools each sheet to a 0600 temporary file while writing, removed when the
-sheet is done). Pieces are written in short transactions, each checking the runner still holds
-the job's lease, and only a job marked done is ever read.
+sheet is saved or the workbook fails). Pieces are written in short transactions, each checking
+the runner still holds the job's lease, and only a job marked done is ever read.
 """
 
 from __future__ import annotations
@@ -27,6 +27,11 @@ CHUNK_BYTES = 1 << 20
 
 class LeaseLost(RuntimeError):
     """Another runner took the job over (our lease expired); stop without touching it."""
+
+
+class FileGone(RuntimeError):
+    """A piece of a file being downloaded was deleted (pruned) meanwhile: the download is
+    aborted rather than ended short of the size it announced."""
 
 
 class ChunkWriter:
@@ -87,12 +92,15 @@ def discard_pieces(session: Session, job_id: int, keep_attempt: int | None = Non
 
 def read_file(session: Session, job: ExportJob) -> Iterator[bytes]:
     """A done job's file, piece by piece, each read in its own short transaction (a slow
-    download holds neither a transaction nor more than one piece in memory)."""
-    return _pieces(session, job.id, job.attempts)
+    download holds neither a transaction nor more than one piece in memory).
+
+    :raise FileGone: (while iterating) the file was deleted before its last piece was read.
+    """
+    return _pieces(session, job.id, job.attempts, job.byte_size or 0)
 
 
-def _pieces(session: Session, job_id: int, attempt: int) -> Iterator[bytes]:
-    seq = 0
+def _pieces(session: Session, job_id: int, attempt: int, size: int) -> Iterator[bytes]:
+    seq = sent = 0
     while True:
         try:
             data = session.scalar(select(ExportChunk.data).where(
@@ -101,8 +109,12 @@ def _pieces(session: Session, job_id: int, attempt: int) -> Iterator[bytes]:
         finally:
             session.rollback()
         if data is None:
+            if sent != size:
+                raise FileGone(f"export job {job_id}: piece {seq} is gone after {sent} of "
+                               f"{size} bytes")
             return
         if data:
+            sent += len(data)
             yield bytes(data)
         seq += 1
 
@@ -116,6 +128,7 @@ def prune_exports(session: Session, retention: timedelta, personal_retention: ti
     due = and_(ExportJob.status == JobStatus.DONE.value, or_(
         ExportJob.finished_at < now - retention,
         and_(ExportJob.personal.is_(True), ExportJob.finished_at < now - personal_retention)))
+    # is_expired below is this rule for one job: change both together
     with write_transaction(session):
         expired = session.execute(update(ExportJob).where(due).values(
             status=JobStatus.EXPIRED.value).execution_options(synchronize_session=False))
@@ -123,3 +136,16 @@ def prune_exports(session: Session, retention: timedelta, personal_retention: ti
             select(ExportJob.id).where(ExportJob.status.in_(
                 [JobStatus.EXPIRED.value, JobStatus.FAILED.value])))))
     return expired.rowcount or 0
+
+
+def is_expired(job: ExportJob, now: datetime, retention: timedelta,
+               personal_retention: timedelta) -> bool:
+    """Whether a job's file is gone or due to go: pruned already, or done longer ago than the
+    retention `prune_exports` applies (the same rule, by the server's clock), so a file stops
+    being served the moment it is due, not when a runner next prunes."""
+    if job.status == JobStatus.EXPIRED.value:
+        return True
+    if job.status != JobStatus.DONE.value or job.finished_at is None:
+        return False
+    return (job.finished_at < now - retention
+            or (job.personal and job.finished_at < now - personal_retention))

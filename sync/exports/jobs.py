@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Campaign, utcnow
 from .files import ChunkWriter, LeaseLost, discard_pieces, prune_exports
-from .kinds import build_tables
+from .kinds import JobError, build_tables
 from .models import KINDS, LEASE, MAX_ATTEMPTS, ExportJob, JobStatus
 from .xlsx import write_xlsx
 
@@ -39,6 +39,9 @@ RETENTION = timedelta(days=7)
 PERSONAL_RETENTION = timedelta(hours=24)
 #: a runner deletes expired files this often
 PRUNE_EVERY = timedelta(minutes=10)
+#: what a failed job shows unless it failed for a reason the person can fix (JobError); the
+#: details (SQL, parameters) go to the log only
+FAILED_TEXT = "导出失败，请重试；如仍失败请联系管理员。"
 
 
 def create_job(session: Session, campaign: Campaign, requested_by_id: int | None, kind: str,
@@ -115,7 +118,12 @@ def run_job(session: Session, job_id: int, worker: str) -> None:
     The file's pieces are stored as they are written, under this attempt's number, and the
     job is marked done only when the last one is in, so a download never sees half a file.
     Pieces an earlier, dead attempt left are removed first. A failure is recorded with its
-    message and its pieces removed; a lost lease leaves the job to the runner that took it.
+    message (FAILED_TEXT but for a JobError) and its pieces removed, the details logged; a
+    lost lease leaves the job to the runner that took it.
+
+    The tables are read through `session` (the ledger with a server-side cursor on
+    PostgreSQL); progress, pieces and the outcome are written through a session of their
+    own, so their commits never close that cursor.
     """
     job = session.get(ExportJob, job_id)
     assert job is not None and job.worker == worker
@@ -125,27 +133,29 @@ def run_job(session: Session, job_id: int, worker: str) -> None:
         tables, total = build_tables(session, job)
         _owned_update(session, job_id, worker, rows_total=total, heartbeat_at=utcnow())
         done = 0
+        with Session(session.get_bind()) as writes:
 
-        def progress(rows: int) -> None:
-            nonlocal done
-            done += rows
-            _owned_update(session, job_id, worker, rows_done=done, heartbeat_at=utcnow())
+            def progress(rows: int) -> None:
+                nonlocal done
+                done += rows
+                _owned_update(writes, job_id, worker, rows_done=done, heartbeat_at=utcnow())
 
-        sink = ChunkWriter(session, job_id, attempt, worker)
-        write_xlsx(sink, tables, progress=progress)
-        sink.close()
-        _owned_update(session, job_id, worker, status=JobStatus.DONE.value,
-                      byte_size=sink.size, rows_done=done, finished_at=utcnow())
+            sink = ChunkWriter(writes, job_id, attempt, worker)
+            write_xlsx(sink, tables, progress=progress)
+            sink.close()
+            session.rollback()  # end the read transaction
+            _owned_update(writes, job_id, worker, status=JobStatus.DONE.value,
+                          byte_size=sink.size, rows_done=done, finished_at=utcnow())
     except LeaseLost:
         session.rollback()
         log.warning("export job %s was taken over by another runner", job_id)
     except Exception as exc:  # recorded on the job for the person waiting for it
         session.rollback()
         log.exception("export job %s failed", job_id)
-        message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        error = f"导出失败：{exc.message}" if isinstance(exc, JobError) else FAILED_TEXT
         try:
             _owned_update(session, job_id, worker, status=JobStatus.FAILED.value,
-                          error=f"导出失败：{message}"[:2000], finished_at=utcnow())
+                          error=error[:2000], finished_at=utcnow())
             discard_pieces(session, job_id)
         except LeaseLost:
             pass
@@ -184,8 +194,10 @@ class JobView:
         return min(99, self.rows_done * 100 // self.rows_total)
 
 
-def job_view(job: ExportJob) -> JobView:
-    return JobView(job.status, job.rows_done, job.rows_total, job.error)
+def job_view(job: ExportJob, expired: bool = False) -> JobView:
+    """`expired`: the file is past its retention (files.is_expired), pruned yet or not."""
+    status = JobStatus.EXPIRED.value if expired else job.status
+    return JobView(status, job.rows_done, job.rows_total, job.error)
 
 
 class ExportRunner:

@@ -8,11 +8,19 @@ from sqlalchemy.orm import Session
 from ..clock import local_today
 from ..followups.ledger import LedgerFilter, count_follow_ups, ledger_table
 from ..models import Campaign, FollowUpStatus, Response
-from ..reports import campaign_tally, parse_filter
+from ..reports import FilterError, campaign_tally, parse_filter
 from .models import ExportJob
 from .responses import responses_table
 from .table import Table
 from .tables import rankings_table, tallies_table
+
+
+class JobError(ValueError):
+    """A job that can no longer be built, with a message for the person who asked."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def ledger_filter(filters: dict) -> LedgerFilter:
@@ -32,11 +40,11 @@ def ledger_params(chosen: LedgerFilter) -> dict:
 def build_tables(session: Session, job: ExportJob) -> tuple[list[Table], int]:
     """The sheets of a job and the number of rows it will write (for the progress bar).
 
-    :raise ValueError: the campaign is gone, or a filter no longer fits it.
+    :raise JobError: the campaign is gone, or a filter no longer fits it.
     """
     campaign = session.get(Campaign, job.campaign_id)
     if campaign is None:
-        raise ValueError("评议活动已不存在。")
+        raise JobError("评议活动已不存在。")
     visible = set(job.unit_ids) if job.unit_ids is not None else None
     f = job.filters or {}
     if job.kind == "ledger":
@@ -45,9 +53,12 @@ def build_tables(session: Session, job: ExportJob) -> tuple[list[Table], int]:
         scope = sorted(visible) if visible is not None else None
         table = ledger_table(session, campaign, scope, chosen, job.personal, today)
         return [table], count_follow_ups(session, campaign.id, scope, chosen, today)
-    tally_filter = parse_filter(f.get("channel", []), f.get("identity", []), f.get("from", ""),
-                                f.get("to", ""),
-                                [c.key for c in campaign.questionnaire.identities])
+    try:
+        tally_filter = parse_filter(f.get("channel", []), f.get("identity", []),
+                                    f.get("from", ""), f.get("to", ""),
+                                    [c.key for c in campaign.questionnaire.identities])
+    except FilterError as exc:
+        raise JobError(exc.message) from exc
     tables: list[Table] = []
     total = 0
     if job.kind in ("responses", "all"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import suppress
 from itertools import chain, islice
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -98,10 +99,30 @@ def write_xlsx(target: str | Path | IO[bytes], tables: Sequence[Table],
     """
     workbook = Workbook(write_only=True)
     counts = []
-    for table in tables:
-        rows = RowCounter(table.rows, progress)
-        for part in _sheet_parts(Table(table.title, table.headers, rows), max_rows):
-            _write_sheet(workbook.create_sheet(part.title[:31]), part, sample_size)
-        counts.append(rows.count)
-    workbook.save(target)
+    try:
+        for table in tables:
+            rows = RowCounter(table.rows, progress)
+            for part in _sheet_parts(Table(table.title, table.headers, rows), max_rows):
+                _write_sheet(workbook.create_sheet(part.title[:31]), part, sample_size)
+            counts.append(rows.count)
+        workbook.save(target)
+    except BaseException:
+        _discard_sheets(workbook)
+        raise
     return counts
+
+
+def _discard_sheets(workbook: Workbook) -> None:
+    """Close and delete the temporary files of a workbook that will not be saved: openpyxl
+    spools each write-only sheet to one and only deletes it once the sheet is saved (or when
+    the process exits), and they may hold phone numbers."""
+    for sheet in workbook.worksheets:
+        writer = sheet._writer
+        if writer is None:
+            continue
+        for stream in (sheet._rows, writer.xf):  # rows first: they write into the sheet's file
+            if stream is not None:
+                with suppress(Exception):
+                    stream.close()
+        with suppress(OSError, ValueError):  # saved sheets are deleted already
+            writer.cleanup()

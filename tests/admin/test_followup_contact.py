@@ -166,5 +166,5 @@ def test_the_ledger_with_phones_is_an_admins_audited_short_lived_file(called, cl
                          utcnow() + timedelta(hours=25)) == 1
     assert session.scalar(select(ExportChunk.job_id)) is None
     login("admin")
-    assert client.get(f"{job_url}/download").status_code == 404
-    assert "文件已超过保留期限并已删除" in client.get(job_url).get_data(as_text=True)
+    assert client.get(f"{job_url}/download").status_code == 410
+    assert "文件已过期，请重新导出。" in client.get(job_url).get_data(as_text=True)

@@ -15,7 +15,7 @@ from collector import create_app
 from collector.auth import session_stamp
 from collector.extensions import db
 from sync.exports import files
-from sync.exports.files import ChunkWriter, LeaseLost, prune_exports
+from sync.exports.files import ChunkWriter, FileGone, LeaseLost, prune_exports, read_file
 from sync.exports.jobs import ExportRunner, claim_next, create_job, run_job, run_next
 from sync.exports.models import LEASE, ExportChunk, ExportJob
 from sync.models import Role, utcnow
@@ -105,9 +105,31 @@ def test_files_expire_after_their_retention(app, client, session, hand_built, ma
     status = client.get(f"/api/v1/admin/exports/{old.id}").json
     assert status["status"] == "expired" and status["download_url"] is None
     page = client.get(f"/admin/exports/{old.id}").get_data(as_text=True)
-    assert "文件已超过保留期限并已删除" in page and "保留 7 天" in page
-    assert download(client, f"/admin/exports/{old.id}/download").status_code == 404
+    assert "文件已过期，请重新导出。" in page and "保留 7 天" in page
+    assert download(client, f"/admin/exports/{old.id}/download").status_code == 410
     assert download(client, f"/admin/exports/{recent.id}/download").status_code == 200
+
+
+def test_a_file_pruned_during_its_download_aborts_it(session, hand_built, make_user,
+                                                     monkeypatch):
+    monkeypatch.setattr(files, "CHUNK_BYTES", 1024)
+    job = create_job(session, hand_built, make_user("boss", role=Role.ADMIN).id, "all", {},
+                     None)
+    session.commit()
+    run_next(db.engine)
+    session.refresh(job)
+    pieces = read_file(session, job)
+    first = next(pieces)
+    assert 0 < len(first) < job.byte_size
+    assert prune_exports(session, WEEK, DAY, utcnow() + 2 * WEEK) == 1
+    with pytest.raises(FileGone):  # not a quiet end short of the announced Content-Length
+        list(pieces)
+    # a whole file still ends quietly
+    session.execute(update(ExportJob).where(ExportJob.id == job.id).values(status="queued"))
+    session.commit()
+    run_next(db.engine)
+    session.refresh(job)
+    assert len(b"".join(read_file(session, job))) == job.byte_size
 
 
 def test_runners_prune_every_ten_minutes_and_so_does_the_cli(app, session, hand_built,

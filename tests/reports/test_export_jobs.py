@@ -9,11 +9,12 @@ from datetime import timedelta
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from collector.extensions import db
 from sync.audit import AuditEntry
+from sync.exports import jobs
 from sync.exports.jobs import LeaseLost, _owned_update, claim_next, create_job, run_job, run_next
 from sync.exports.models import LEASE, ExportChunk, ExportJob
 from sync.models import Role, utcnow
@@ -156,6 +157,28 @@ def test_a_failing_job_records_its_message(app, client, session, hand_built, mak
     assert "导出失败" in page
     assert download(client, f"/admin/exports/{job.id}/download").status_code == 404
     assert _pieces(session, job.id) == []  # no half-written file left
+
+
+def test_a_database_error_is_logged_not_shown(app, client, session, hand_built, make_user,
+                                              login, monkeypatch, caplog):
+    admin = make_user("boss", role=Role.ADMIN)
+    login(admin)
+    job = create_job(session, hand_built, admin.id, "ledger", {}, None, personal=True)
+    session.commit()
+
+    def broken(session, job):  # type: ignore[no-untyped-def]
+        session.execute(text("SELECT phone FROM no_such_table WHERE phone = :p"),
+                        {"p": "13912345678"})
+
+    monkeypatch.setattr(jobs, "build_tables", broken)
+    assert run_next(db.engine) == job.id
+    session.rollback()
+    status = client.get(f"/api/v1/admin/exports/{job.id}").json
+    assert status["status"] == "failed"
+    assert status["error"] == "导出失败，请重试；如仍失败请联系管理员。"
+    assert status["error"] in client.get(f"/admin/exports/{job.id}").get_data(as_text=True)
+    # the details are for the administrator, in the log
+    assert "no_such_table" in caplog.text and f"export job {job.id} failed" in caplog.text
 
 
 def test_two_runners_never_claim_the_same_job(app, session, hand_built, make_user):

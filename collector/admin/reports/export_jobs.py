@@ -9,6 +9,7 @@ admins, and each download of it is audited.
 
 from __future__ import annotations
 
+import math
 import os
 from datetime import timedelta
 from typing import Any
@@ -26,10 +27,10 @@ from flask import (
     url_for,
 )
 
-from sync.exports.files import read_file
+from sync.exports.files import is_expired, read_file
 from sync.exports.jobs import ExportRunner, create_job, job_view
 from sync.exports.models import ExportJob, JobStatus
-from sync.models import Campaign
+from sync.models import Campaign, utcnow
 
 from ...audit import audit
 from ...auth import current_user, login_required
@@ -47,8 +48,14 @@ from . import (
 
 
 def init_app(app: Flask) -> None:
-    """Start this process's runner with its first request (EXPORT_RUNNER=0 in the environment
-    leaves the jobs to other processes; tests run jobs themselves)."""
+    """Check the retention settings, and start this process's runner with its first request
+    (EXPORT_RUNNER=0 in the environment leaves the jobs to other processes; tests run jobs
+    themselves).
+
+    :raise ValueError: a retention setting is not a positive number (the app does not start).
+    """
+    for name in RETENTION_SETTINGS:
+        app.config[name] = _positive(name, app.config[name])
     app.config.setdefault("EXPORT_RUNNER", os.environ.get("EXPORT_RUNNER", "1") != "0"
                           and not app.config.get("TESTING"))
     if not app.config["EXPORT_RUNNER"]:
@@ -60,6 +67,21 @@ def init_app(app: Flask) -> None:
             runner = ExportRunner(db.engine, **retention(app))
             app.extensions["export_runner"] = runner
             runner.start()
+
+
+#: the retention settings and the most each may be (a century: dates stay in range)
+RETENTION_SETTINGS = {"EXPORT_RETENTION_DAYS": 36_500, "EXPORT_PERSONAL_RETENTION_HOURS": 876_000}
+
+
+def _positive(name: str, raw: Any) -> float:
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not 0 < value <= RETENTION_SETTINGS[name]:  # NaN fails too
+        raise ValueError(f"{name} must be a positive number (at most "
+                         f"{RETENTION_SETTINGS[name]}), not {raw!r}")
+    return value
 
 
 def retention(app: Flask) -> dict[str, timedelta]:
@@ -126,8 +148,12 @@ def _visible_job(job_id: int) -> ExportJob:
     return job
 
 
+def _expired(job: ExportJob) -> bool:
+    return is_expired(job, utcnow(), **retention(current_app))
+
+
 def _status(job: ExportJob) -> dict[str, Any]:
-    view = job_view(job)
+    view = job_view(job, _expired(job))
     return {"id": job.id, "status": view.status, "rows_done": view.rows_done,
             "rows_total": view.rows_total, "percent": view.percent, "error": view.error,
             "download_url": url_for("reports.download_export", job_id=job.id)
@@ -149,7 +175,7 @@ def export_job(job_id: int):  # type: ignore[no-untyped-def]
                            status_url=url_for("reports.export_status", job_id=job.id))
 
 
-EXPIRED_TEXT = "文件已超过保留期限并已删除，请重新导出。"
+EXPIRED_TEXT = "文件已过期，请重新导出。"
 
 
 def _duration(span: timedelta) -> str:
@@ -169,9 +195,12 @@ def export_status(job_id: int):  # type: ignore[no-untyped-def]
 def download_export(job_id: int):  # type: ignore[no-untyped-def]
     """The finished file, streamed from the database piece by piece.
 
-    :raise 404: not the user's job, not finished yet, or its file has expired.
+    :raise 404: not the user's job, or not finished yet.
+    :raise 410: its file is past its retention (deleted, or about to be).
     """
     job = _visible_job(job_id)
+    if _expired(job):
+        return render_error(410, EXPIRED_TEXT)
     if job.status != JobStatus.DONE.value:
         abort(404)
     if job.personal:  # phone numbers leave the system: every download is on record
