@@ -162,6 +162,14 @@ ACTION_LABELS = {
     "export.download": "导出数据",
     "export.cli": "命令行导出",
     "posters.download": "下载海报或评议卡",
+    "programme.update": "修改评议方案",
+    "method_scores.import": "导入测评方式得分",
+    "deduction.create": "新增减分",
+    "deduction.withdraw": "撤销减分",
+    "pool.import": "导入样本库",
+    "pool.draw": "抽取样本",
+    "webhook.update": "修改推送设置",
+    "push.resend": "重新推送",
 }
 
 PAGE_SIZE = 50

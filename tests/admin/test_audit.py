@@ -286,12 +286,16 @@ def test_every_action_the_log_page_knows_is_tested():
 
     # export.cli: test_cli_export_is_audited; the follow-up feature's actions are asserted where
     # the feature is tested (test_followups, test_followup_contact, test_appeals,
-    # test_paper_entry, test_board); deleting/archiving units and categories: test_unit_archive
+    # test_paper_entry, test_board); deleting/archiving units and categories: test_unit_archive;
+    # programmes, pool and push: tests/programmes (test_admin_pages, test_push) and
+    # test_audit_coverage
     assert set(ACTION_LABELS) - set(ACTIONS) == {
         "export.cli", "follow_up.extend", "follow_up.reopen", "campaign.followup_settings",
         "contact.export", "appeal.file", "appeal.decide", "paper.key", "paper.stage",
         "paper.merge_agreed", "unit.delete", "unit.archive", "unit.restore", "category.delete",
-        "category.archive", "category.restore"}
+        "category.archive", "category.restore", "programme.update", "method_scores.import",
+        "deduction.create", "deduction.withdraw", "pool.import", "pool.draw", "webhook.update",
+        "push.resend"}
 
 
 def test_a_refused_change_leaves_no_row(world):

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from collector import create_app
 from collector.extensions import db
+from sync.audit import AuditEntry
 from sync.push import outbox
 from sync.push.models import DEAD, DELIVERED, PENDING, OutboxEntry
 from sync.push.sender import http_send
@@ -223,3 +224,7 @@ def test_dead_letters_are_listed_and_resent_from_the_admin_page(
     assert reply.status_code == 302
     assert statuses(session) == {PENDING: 1}
     assert session.scalar(select(func.count()).select_from(OutboxEntry)) == 1
+    entry = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+    dead_id = session.scalar(select(OutboxEntry.id))
+    assert (entry.action, entry.actor_name, entry.after) == ("push.resend", "admin",
+                                                             {"entries": [dead_id]})
