@@ -12,6 +12,11 @@ from .auth import current_user
 from .extensions import db
 
 
+def who() -> dict[str, Any]:
+    """The signed-in actor and client address, for sync helpers that audit their own changes."""
+    return {"actor": current_user(), "ip": request.remote_addr}
+
+
 def audit(action: str, target_type: str, target_id: object = None, *,
           campaign_id: int | None = None, before: dict[str, Any] | None = None,
           after: dict[str, Any] | None = None) -> AuditEntry:

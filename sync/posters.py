@@ -10,8 +10,9 @@ from qr.codes import short_url
 from qr.links import LinkPurpose
 from qr.posters import PosterSpec
 
+from .audit import link_snapshot, record
 from .links import issue_link
-from .models import Campaign, Channel, Link, Unit, Visit
+from .models import Campaign, Channel, Link, Unit, User, Visit
 
 
 def poster_links(session: Session, campaign: Campaign) -> list[tuple[Unit, Link]]:
@@ -38,6 +39,22 @@ def poster_links(session: Session, campaign: Campaign) -> list[tuple[Unit, Link]
         link = newest.get(unit.id) or issue_link(session, campaign, [unit], Channel.ONLINE)
         pairs.append((unit, link))
     return pairs
+
+
+def issue_poster_links(session: Session, campaign: Campaign, actor: User | None,
+                       ip: str | None = None) -> list[Link]:
+    """Issue the poster links units lack and audit them in one `link.create_posters` row.
+
+    Every path that prints or lists posters calls this first, so no poster link is ever issued
+    without a record of who caused it. Returns the new links (flushed, not committed).
+    """
+    known = set(session.scalars(select(Link.id).where(Link.campaign_id == campaign.id)))
+    issued = [link for _, link in poster_links(session, campaign) if link.id not in known]
+    if issued:
+        record(session, actor=actor, action="link.create_posters", target_type="campaign",
+               target_id=campaign.id, campaign_id=campaign.id, ip=ip,
+               after={"links": {link.id: link_snapshot(link) for link in issued}})
+    return issued
 
 
 def visit_links(session: Session, campaign: Campaign) -> list[Link]:

@@ -13,9 +13,9 @@ from sync.audit import VISIT_FIELDS, link_snapshot, snapshot
 from sync.campaigns import create_visit
 from sync.links import issue_link, reissue_link, revoke_link
 from sync.models import Campaign, Channel, Link, Response, Unit, Visit
-from sync.posters import poster_links
+from sync.posters import issue_poster_links
 
-from ..audit import audit
+from ..audit import audit, who
 from ..auth import admin_required
 from ..extensions import db
 from ..links import form_url
@@ -69,11 +69,7 @@ def links(campaign_id: int):  # type: ignore[no-untyped-def]
 def create_poster_links(campaign_id: int):  # type: ignore[no-untyped-def]
     """Issue one poster link per unit that has none yet."""
     campaign = campaign_or_404(campaign_id)
-    known = set(db.session.scalars(select(Link.id).where(Link.campaign_id == campaign.id)))
-    issued = [link for _, link in poster_links(db.session, campaign) if link.id not in known]
-    if issued:
-        audit("link.create_posters", "campaign", campaign.id, campaign_id=campaign.id,
-              after={"links": {link.id: link_snapshot(link) for link in issued}})
+    issued = issue_poster_links(db.session, campaign, **who())
     db.session.commit()
     flash(f"已为 {len(issued)} 个评议对象生成海报链接。" if issued
           else "每个评议对象都已有有效的海报链接。")

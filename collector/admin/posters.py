@@ -12,9 +12,9 @@ from qr.fonts import FontMissing
 from qr.posters import WORDING, PosterSpec, posters_pdf
 from qr.printset import labelled_png, print_set_zip, unit_file_stem
 from sync.models import Campaign
-from sync.posters import poster_specs, visit_card_specs
+from sync.posters import issue_poster_links, poster_specs, visit_card_specs
 
-from ..audit import audit
+from ..audit import audit, who
 from ..auth import admin_required
 from ..errors import render_error
 from ..extensions import db
@@ -59,7 +59,9 @@ def _campaign(campaign_id: int) -> Campaign:
 
 
 def _posters(campaign: Campaign) -> list[PosterSpec]:
-    """The campaign's poster specs; issuing missing poster links is committed at once."""
+    """The campaign's poster specs; issuing (and auditing) missing poster links is committed at
+    once."""
+    issue_poster_links(db.session, campaign, **who())
     posters = poster_specs(db.session, campaign, current_app.config["PUBLIC_BASE_URL"])
     db.session.commit()
     if not posters:

@@ -16,6 +16,7 @@ from sync.audit import AuditEntry, record
 from sync.integrity.exclusions import exclude_response
 from sync.models import Response as Rating
 from sync.models import Role, User
+from sync.posters import poster_links
 
 from .conftest import PASSWORD, csrf_from
 
@@ -241,6 +242,8 @@ def export_download(w):  # type: ignore[no-untyped-def]
 
 
 def posters_download(w):  # type: ignore[no-untyped-def]
+    poster_links(w.session, w.campaign)  # issued beforehand: only the download is recorded
+    w.session.commit()
     reply = w.client.get(f"/admin/campaigns/{w.campaign.id}/posters/print-set.zip")
     return reply, "campaign", lambda e: e.after == {"file": "print-set.zip"}
 
