@@ -102,6 +102,29 @@ def import_method_scores(session: Session, campaign: Campaign, method_key: str, 
     return len(scores)
 
 
+def method_scores_by_code(session: Session, campaign: Campaign,
+                          method_key: str) -> dict[str, str]:
+    """An imported method's stored scores by unit code (as text, for the audit log)."""
+    rows = session.execute(
+        select(Unit.code, MethodScore.score).join(Unit, Unit.id == MethodScore.unit_id)
+        .where(MethodScore.campaign_id == campaign.id, MethodScore.method_key == method_key)
+        .order_by(Unit.code))
+    return {code: format(Decimal(score).normalize(), "f") for code, score in rows}
+
+
+def import_method_scores_audited(session: Session, campaign: Campaign, method_key: str,
+                                 filename: str, data: bytes) -> tuple[dict, dict]:
+    """`import_method_scores`, returning the audit row's (before, after): every unit's score.
+
+    :raise SheetError: as import_method_scores.
+    """
+    before = method_scores_by_code(session, campaign, method_key)
+    count = import_method_scores(session, campaign, method_key, filename, data)
+    return ({"method": method_key, "scores": before},
+            {"method": method_key, "units": count, "file": filename,
+             "scores": method_scores_by_code(session, campaign, method_key)})
+
+
 def _day(text: str) -> date | None:
     text = text.strip()
     for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y-%m-%d %H:%M:%S"):

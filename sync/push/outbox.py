@@ -57,6 +57,11 @@ def enqueue_pushes(conn: Connection, response_ids: Collection[int]) -> None:
         rows))
 
 
+def webhook_state(hook: Webhook | None) -> dict[str, object] | None:
+    """A webhook's audited state (never its secret), or None when there is none."""
+    return {"url": hook.url, "enabled": hook.enabled} if hook is not None else None
+
+
 def set_webhook(session: Session, campaign: Campaign, url: str | None, secret: str | None,
                 enabled: bool = True) -> Webhook | None:
     """Configure (or with url None, disable) a campaign's webhook."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 
 from sync.push.models import Webhook
-from sync.push.outbox import dead_letters, outbox_counts, resend, set_webhook
+from sync.push.outbox import dead_letters, outbox_counts, resend, set_webhook, webhook_state
 
 from ...audit import audit
 from ...auth import admin_required
@@ -32,11 +32,11 @@ def save_push(campaign_id: int):  # type: ignore[no-untyped-def]
     url = request.form.get("url", "").strip() or None
     hook = db.session.get(Webhook, campaign.id)
     secret = request.form.get("secret", "").strip() or (hook.secret if hook else None)
-    before = {"url": hook.url, "enabled": hook.enabled} if hook else None
+    before = webhook_state(hook)
     try:
         saved = set_webhook(db.session, campaign, url, secret)
         audit("webhook.update", "webhook", campaign.id, campaign_id=campaign.id, before=before,
-              after={"url": saved.url, "enabled": saved.enabled} if saved else None)
+              after=webhook_state(saved))
         db.session.commit()
         flash("推送设置已保存。" if url else "已停用推送。")
     except ValueError as exc:

@@ -24,7 +24,7 @@ from sync.programmes.programme import (
     programme_spec,
 )
 from sync.programmes.scores import NoProgramme, campaign_scores
-from sync.programmes.sheets import import_deductions, import_method_scores
+from sync.programmes.sheets import import_deductions, import_method_scores_audited
 from sync.unit_sheet import SheetError
 
 from ...audit import audit
@@ -121,11 +121,11 @@ def upload_method_scores(campaign_id: int):  # type: ignore[no-untyped-def]
     else:
         try:
             method = request.form.get("method", "")
-            count = import_method_scores(db.session, campaign, method, *upload)
+            before, after = import_method_scores_audited(db.session, campaign, method, *upload)
             audit("method_scores.import", "programme", campaign.id, campaign_id=campaign.id,
-                  after={"method": method, "units": count, "file": upload[0]})
+                  before=before, after=after)
             db.session.commit()
-            flash(f"已导入 {count} 个单位的得分。")
+            flash(f"已导入 {after['units']} 个单位的得分。")
         except SheetError as exc:
             db.session.rollback()
             flash("导入失败，未作任何更改：" + "；".join(exc.errors), "error")
