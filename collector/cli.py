@@ -12,7 +12,7 @@ from flask_migrate import upgrade
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
-from sync.audit import record
+from sync.audit import VISIT_FIELDS, account_snapshot, link_snapshot, record, snapshot
 from sync.db import write_transaction
 from sync.exports.csv import write_csv
 from sync.exports.responses import responses_table
@@ -41,6 +41,13 @@ def _campaign(campaign_id: int) -> Campaign:
     if campaign is None:
         raise click.ClickException(f"campaign {campaign_id} does not exist")
     return campaign
+
+
+def cli_audit(action: str, target_type: str, target_id: object, campaign_id: int | None = None,
+              before: dict | None = None, after: dict | None = None) -> None:
+    """Audit a change made from the command line (no signed-in user: the actor is empty)."""
+    record(db.session, actor=None, action=action, target_type=target_type, target_id=target_id,
+           campaign_id=campaign_id, before=before, after=after)
 
 
 @bp.cli.command("init-db")
@@ -73,11 +80,15 @@ def demo() -> None:
 def create_admin(username: str, password: str) -> None:
     """Create an admin account, or reset its password."""
     user = db.session.scalar(select(User).where(User.username == username))
+    before = account_snapshot(user) if user is not None else None
     if user is None:
         user = User(username=username)
         db.session.add(user)
     user.role = Role.ADMIN
     user.password_hash = generate_password_hash(password)
+    db.session.flush()
+    cli_audit("account.update" if before else "account.create", "user", user.id, before=before,
+              after={**account_snapshot(user), "password_changed": True})
     db.session.commit()
     click.echo(f"admin {username} ready")
 
@@ -101,8 +112,12 @@ def link(campaign_id: int, unit_codes: tuple[str, ...], channel: str | None,
     if missing:
         raise click.ClickException(f"unknown unit code(s): {', '.join(sorted(missing))}")
     visit = create_visit(db.session, campaign, visit_place) if visit_place else None
+    if visit is not None:
+        cli_audit("visit.create", "visit", visit.id, campaign.id,
+                  after=snapshot(visit, VISIT_FIELDS))
     chosen = Channel(channel) if channel else (Channel.VISIT if visit else Channel.ONLINE)
     new = issue_link(db.session, campaign, list(units), chosen, visit, max_age)
+    cli_audit("link.create", "link", new.id, campaign.id, after=link_snapshot(new))
     db.session.commit()
     click.echo(form_url(new))
 
@@ -122,9 +137,8 @@ def export(campaign_id: int, fmt: str, out: Path) -> None:
     # XLSX text cells are never formulas: only CSV needs the apostrophe
     tables = [responses_table(db.session, campaign, guard_formulas=fmt == "csv"),
               tallies_table(tally), rankings_table(tally)]
-    record(db.session, actor=None, action="export.cli", target_type="campaign",
-           target_id=campaign.id, campaign_id=campaign.id,
-           after={"format": fmt, "out": str(out)})
+    cli_audit("export.cli", "campaign", campaign.id, campaign.id,
+              after={"format": fmt, "out": str(out)})
     db.session.commit()
     with click.progressbar(length=total, label="exporting responses", show_pos=True,
                            file=sys.stderr) as bar:
@@ -191,10 +205,11 @@ def posters(campaign_id: int, out: Path) -> None:
     from qr.codes import QRTooDense
     from qr.fonts import FontMissing
     from qr.printset import print_set_files, print_set_steps
-    from sync.posters import poster_specs, visit_card_specs
+    from sync.posters import issue_poster_links, poster_specs, visit_card_specs
 
     campaign = _campaign(campaign_id)
     base_url = current_app.config["PUBLIC_BASE_URL"]
+    issue_poster_links(db.session, campaign, actor=None)
     poster_list = poster_specs(db.session, campaign, base_url)
     cards = visit_card_specs(db.session, campaign, base_url)
     if not poster_list:
@@ -230,6 +245,9 @@ def import_queue(file: Path) -> None:
     except QueueFileError as exc:
         raise click.ClickException(exc.message) from exc
     counts = summary.counts
+    # Each batch committed as it merged; the record of the import follows them.
+    cli_audit("queue.import", "queue_file", file.name, after={"filename": file.name, **counts})
+    db.session.commit()
     click.echo(f"{len(summary.results)} responses: " + ", ".join(
         f"{status} {counts.get(status, 0)}"
         for status in ("stored", "duplicate", "conflict", "rejected")))

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 from flask import current_app
 
-from sync.audit import record, snapshot
+from sync.audit import snapshot
 from sync.models import Channel
 from sync.pool.sample import (
     PoolError,
@@ -31,18 +31,12 @@ from sync.programmes.programme import (
     programme_spec,
 )
 from sync.programmes.scores import NoProgramme, campaign_scores
-from sync.programmes.sheets import import_deductions, import_method_scores
+from sync.programmes.sheets import import_deductions, import_method_scores_audited
 from sync.unit_sheet import SheetError
 
 from .cli import _campaign, bp
+from .cli import cli_audit as _audit
 from .extensions import db
-
-
-def _audit(action: str, target_type: str, target_id: object, campaign_id: int,
-           before: dict | None = None, after: dict | None = None) -> None:
-    """Audit a change made from the command line (no signed-in user: actor is empty)."""
-    record(db.session, actor=None, action=action, target_type=target_type, target_id=target_id,
-           campaign_id=campaign_id, before=before, after=after)
 
 
 def _refused(exc: SheetError | ProgrammeError | PoolError) -> click.ClickException:
@@ -82,14 +76,13 @@ def method_scores(campaign_id: int, method_key: str, file: Path) -> None:
     """Import an imported method's scores (columns 单位代码, 得分); replaces earlier ones."""
     campaign = _campaign(campaign_id)
     try:
-        count = import_method_scores(db.session, campaign, method_key, file.name,
-                                     file.read_bytes())
+        before, after = import_method_scores_audited(db.session, campaign, method_key,
+                                                     file.name, file.read_bytes())
     except SheetError as exc:
         raise _refused(exc) from exc
-    _audit("method_scores.import", "programme", campaign.id, campaign.id,
-           after={"method": method_key, "units": count, "file": file.name})
+    _audit("method_scores.import", "programme", campaign.id, campaign.id, before, after)
     db.session.commit()
-    click.echo(f"{count} unit scores imported for method {method_key}")
+    click.echo(f"{after['units']} unit scores imported for method {method_key}")
 
 
 @bp.cli.command("deductions")
@@ -237,15 +230,17 @@ def report(campaign_id: int, out: Path) -> None:
 @click.option("--secret", default=None, help="HMAC-SHA256 key shared with the receiver")
 def webhook(campaign_id: int, url: str | None, secret: str | None) -> None:
     """Configure (or disable) the campaign's rating push."""
-    from sync.push.outbox import set_webhook
+    from sync.push.models import Webhook
+    from sync.push.outbox import set_webhook, webhook_state
 
     campaign = _campaign(campaign_id)
+    before = webhook_state(db.session.get(Webhook, campaign.id))
     try:
         hook = set_webhook(db.session, campaign, url, secret)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    _audit("webhook.update", "webhook", campaign.id, campaign.id,
-           after={"url": hook.url, "enabled": hook.enabled} if hook else None)
+    _audit("webhook.update", "webhook", campaign.id, campaign.id, before=before,
+           after=webhook_state(hook))
     db.session.commit()
     click.echo(f"push {'to ' + url if url else 'disabled'} for campaign {campaign_id}")
 
