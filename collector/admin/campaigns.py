@@ -269,7 +269,8 @@ def import_unit_sheet(campaign_id: int):  # type: ignore[no-untyped-def]
         db.session.rollback()
         return _units_page(campaign, 422, import_errors=exc.errors)
     audit("unit_sheet.import", "campaign", campaign.id, campaign_id=campaign.id,
-          after={"filename": upload.filename, "units": [u.code for u in added]})
+          after={"filename": upload.filename, "units": [u.code for u in added],
+                 "categories": {u.code: u.category.name for u in added}})
     db.session.commit()
     flash(f"已导入 {len(added)} 个评议对象。")
     return redirect(url_for("admin.units", campaign_id=campaign.id))

@@ -110,7 +110,8 @@ def unit_sheet_import(w):  # type: ignore[no-untyped-def]
     reply = w.post(_units_page(w), f"/admin/campaigns/{w.campaign.id}/units/import",
                    {"sheet": (io.BytesIO(sheet), "units.csv")},
                    content_type="multipart/form-data")
-    return reply, "campaign", lambda e: e.after == {"filename": "units.csv", "units": ["ZF07"]}
+    return reply, "campaign", lambda e: e.after == {"filename": "units.csv", "units": ["ZF07"],
+                                                    "categories": {"ZF07": "政府工作部门"}}
 
 
 def questionnaire_update(w):  # type: ignore[no-untyped-def]
