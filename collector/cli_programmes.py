@@ -22,6 +22,7 @@ from sync.pool.sample import (
     import_pool,
     parse_fraction,
     personal_links,
+    pool_state,
 )
 from sync.programmes.deductions import AUDIT_FIELDS
 from sync.programmes.programme import (
@@ -137,11 +138,12 @@ def pool_import(campaign_id: int, file: Path) -> None:
     """Import raters (columns 姓名, 组别[, 手机]); one person in two groups is one rater."""
     campaign = _campaign(campaign_id)
     try:
+        before = pool_state(db.session, campaign)
         count = import_pool(db.session, campaign, file.name, file.read_bytes())
     except (SheetError, PoolError) as exc:
         raise _refused(exc) from exc
-    _audit("pool.import", "pool", campaign.id, campaign.id,
-           after={"people": count, "file": file.name})
+    _audit("pool.import", "pool", campaign.id, campaign.id, before,
+           {**pool_state(db.session, campaign), "file": file.name})
     db.session.commit()
     click.echo(f"{count} people in the pool")
 

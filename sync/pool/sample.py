@@ -130,6 +130,13 @@ def group_sizes(session: Session, campaign: Campaign) -> dict[str, int]:
         .group_by(PoolMembership.group).order_by(PoolMembership.group)).all())
 
 
+def pool_state(session: Session, campaign: Campaign) -> dict[str, object]:
+    """How many people the pool holds, in all and per group (the audit log's before/after)."""
+    people = session.scalar(select(func.count()).select_from(PoolRater)
+                            .where(PoolRater.campaign_id == campaign.id))
+    return {"people": people or 0, "groups": group_sizes(session, campaign)}
+
+
 def choose(members_by_group: dict[str, list[tuple[str, str, int]]], seed: str,
            per_group: int | None, fraction: Decimal | None) -> list[tuple[int, str]]:
     """(rater id, group) drawn: groups in name order, members in (name, phone) order.

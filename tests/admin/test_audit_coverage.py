@@ -15,6 +15,8 @@ from sync.programmes.programme import apply_programme, parse_programme
 
 SCORES_1 = "单位代码,得分\nZF01,90\nZF02,80\n"
 SCORES_2 = "单位代码,得分\nZF01,70\nZZ01,60\n"
+POOL_1 = "姓名,组别\n张伟,党代表\n李娜,人大代表\n"
+POOL_2 = "姓名,组别\n王芳,政协委员\n"
 HOOK = "https://hcp.example.gov.cn/in"
 PROGRAMME = {"methods": [{"key": "third", "name": "第三方测评", "weight": 60, "source": "import"},
                          {"key": "hall", "name": "政务服务中心测评", "weight": 40,
@@ -77,6 +79,18 @@ def test_method_scores_upload_records_every_score_before_and_after(admin_client,
                                                                          camp.id)
 
 
+def test_replacing_the_pool_records_its_groups_before_and_after(admin_client, post_form,
+                                                                session, camp):
+    page = f"/admin/campaigns/{camp.id}/pool"
+    for sheet in (POOL_1, POOL_2):
+        post_form(page, f"{page}/import", data={"file": (io.BytesIO(sheet.encode()), "p.csv")},
+                  content_type="multipart/form-data")
+    first, second = [e for e in _rows(session) if e.action == "pool.import"]
+    assert first.before == {"people": 0, "groups": {}}
+    assert second.before == {"people": 2, "groups": {"党代表": 1, "人大代表": 1}}
+    assert second.after == {"people": 1, "groups": {"政协委员": 1}, "file": "p.csv"}
+
+
 def test_programme_actions_can_be_filtered_on_the_log_page(admin_client, post_form, camp):
     post_form(f"/admin/campaigns/{camp.id}/push", data={"url": HOOK, "secret": "s" * 20})
     for action in ("webhook.update", "method_scores.import", "deduction.create", "pool.draw"):
@@ -100,6 +114,12 @@ def _scores_file(w, sheet: str) -> list[str]:  # type: ignore[no-untyped-def]
     path = w.tmp / "third.csv"
     path.write_text(sheet, encoding="utf-8")
     return ["method-scores", "--campaign", str(w.camp.id), "--method", "third", str(path)]
+
+
+def _pool_file(w, sheet: str) -> list[str]:  # type: ignore[no-untyped-def]
+    path = w.tmp / "pool.csv"
+    path.write_text(sheet, encoding="utf-8")
+    return ["pool", "import", "--campaign", str(w.camp.id), str(path)]
 
 
 def _check_secretary_made_admin(w, e):  # type: ignore[no-untyped-def]
@@ -139,6 +159,10 @@ CLI_CASES = {
         lambda w: ["webhook", "--campaign", str(w.camp.id)], ["webhook.update"],
         lambda w, e: (e.before, e.after) == ({"url": HOOK, "enabled": True},
                                              {"url": HOOK, "enabled": False})),
+    "pool import replaced": (
+        [lambda w: _pool_file(w, POOL_1)], lambda w: _pool_file(w, POOL_2), ["pool.import"],
+        lambda w, e: (e.before["groups"], e.after["groups"]) == (
+            {"党代表": 1, "人大代表": 1}, {"政协委员": 1})),
     "method-scores replaced": (
         [lambda w: _scores_file(w, SCORES_1)], lambda w: _scores_file(w, SCORES_2),
         ["method_scores.import"],

@@ -18,6 +18,7 @@ from sync.pool.sample import (
     import_pool,
     parse_fraction,
     personal_links,
+    pool_state,
     response_rates,
 )
 from sync.unit_sheet import SheetError
@@ -51,9 +52,10 @@ def pool_import(campaign_id: int):  # type: ignore[no-untyped-def]
         flash("请选择要导入的文件。", "error")
         return redirect(url_for(".pool", campaign_id=campaign.id))
     try:
+        before = pool_state(db.session, campaign)
         count = import_pool(db.session, campaign, file.filename, file.read())
-        audit("pool.import", "pool", campaign.id, campaign_id=campaign.id,
-              after={"people": count, "file": file.filename})
+        audit("pool.import", "pool", campaign.id, campaign_id=campaign.id, before=before,
+              after={**pool_state(db.session, campaign), "file": file.filename})
         db.session.commit()
         flash(f"样本库已导入 {count} 人（同名同手机的多个组别合并为一人）。")
     except SheetError as exc:
