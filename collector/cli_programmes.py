@@ -233,16 +233,17 @@ def report(campaign_id: int, out: Path) -> None:
 def webhook(campaign_id: int, url: str | None, secret: str | None) -> None:
     """Configure (or disable) the campaign's rating push."""
     from sync.push.models import Webhook
-    from sync.push.outbox import set_webhook, webhook_state
+    from sync.push.outbox import set_webhook, webhook_state, webhook_state_after
 
     campaign = _campaign(campaign_id)
-    before = webhook_state(db.session.get(Webhook, campaign.id))
+    existing = db.session.get(Webhook, campaign.id)
+    before, secret_before = webhook_state(existing), existing.secret if existing else None
     try:
         hook = set_webhook(db.session, campaign, url, secret)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     _audit("webhook.update", "webhook", campaign.id, campaign.id, before=before,
-           after=webhook_state(hook))
+           after=webhook_state_after(hook, secret_before))
     db.session.commit()
     click.echo(f"push {'to ' + url if url else 'disabled'} for campaign {campaign_id}")
 

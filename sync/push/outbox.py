@@ -62,6 +62,16 @@ def webhook_state(hook: Webhook | None) -> dict[str, object] | None:
     return {"url": hook.url, "enabled": hook.enabled} if hook is not None else None
 
 
+def webhook_state_after(hook: Webhook | None, secret_before: str | None,
+                        ) -> dict[str, object] | None:
+    """The state after a change, and whether the secret changed: the log shows that it did,
+    never what it is."""
+    state = webhook_state(hook)
+    if hook is not None and state is not None:
+        state["secret_changed"] = hook.secret != secret_before
+    return state
+
+
 def set_webhook(session: Session, campaign: Campaign, url: str | None, secret: str | None,
                 enabled: bool = True) -> Webhook | None:
     """Configure (or with url None, disable) a campaign's webhook."""

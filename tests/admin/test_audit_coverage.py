@@ -158,7 +158,8 @@ CLI_CASES = {
                     "--secret", "s" * 20]],
         lambda w: ["webhook", "--campaign", str(w.camp.id)], ["webhook.update"],
         lambda w, e: (e.before, e.after) == ({"url": HOOK, "enabled": True},
-                                             {"url": HOOK, "enabled": False})),
+                                             {"url": HOOK, "enabled": False,
+                                              "secret_changed": False})),
     "pool import replaced": (
         [lambda w: _pool_file(w, POOL_1)], lambda w: _pool_file(w, POOL_2), ["pool.import"],
         lambda w, e: (e.before["groups"], e.after["groups"]) == (

@@ -113,4 +113,12 @@ def test_webhook_settings_keep_the_secret_out_of_the_log(admin_client, session, 
     assert session.get(Webhook, campaign.id).url == "https://hcp.example.gov.cn/in"
     entry = session.scalars(select(AuditEntry)).one()
     assert entry.action == "webhook.update" and "x" * 20 not in json.dumps(entry.after)
+    assert entry.after["secret_changed"] is True
+    # an empty secret keeps the stored one; a new one shows as changed, never as itself
+    post_form(page, data={"url": "https://hcp.example.gov.cn/v2", "secret": ""})
+    post_form(page, data={"url": "https://hcp.example.gov.cn/v2", "secret": "y" * 20})
+    kept, changed = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()[1:]
+    assert kept.after["secret_changed"] is False and kept.after["url"].endswith("/v2")
+    assert changed.after["secret_changed"] is True
+    assert "y" * 20 not in json.dumps(changed.after) + json.dumps(changed.before)
     assert "x" * 20 not in admin_client.get(page).get_data(as_text=True)
