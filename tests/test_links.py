@@ -35,8 +35,16 @@ def test_round_trip_and_purpose_salts():
         signer.verify(token, LinkPurpose.VISIT)
 
 
+def _flip_signature_char(token: str) -> str:
+    """Change the signature's first character: it carries six bits of the signature, where the
+    last carries only four (changing its two padding bits, e.g. A to B, decodes to the same
+    signature, so the token is still genuine)."""
+    at = token.rindex(".") + 1
+    return token[:at] + ("A" if token[at] != "A" else "B") + token[at + 1:]
+
+
 @pytest.mark.parametrize(("mangle", "error"), [
-    (lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"), LinkTampered),
+    (_flip_signature_char, LinkTampered),
     (lambda t: "eyJsIjo5OTksImMiOjMsImNoIjoib25saW5lIiwidSI6WyJaRjAxIl19" + t[t.index("."):],
      LinkTampered),
     (lambda t: t[: t.rindex(".") + 5], LinkMalformed),
