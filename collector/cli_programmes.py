@@ -232,18 +232,14 @@ def report(campaign_id: int, out: Path) -> None:
 @click.option("--secret", default=None, help="HMAC-SHA256 key shared with the receiver")
 def webhook(campaign_id: int, url: str | None, secret: str | None) -> None:
     """Configure (or disable) the campaign's rating push."""
-    from sync.push.models import Webhook
-    from sync.push.outbox import set_webhook, webhook_state, webhook_state_after
+    from sync.push.outbox import change_webhook
 
     campaign = _campaign(campaign_id)
-    existing = db.session.get(Webhook, campaign.id)
-    before, secret_before = webhook_state(existing), existing.secret if existing else None
     try:
-        hook = set_webhook(db.session, campaign, url, secret)
+        _, before, after = change_webhook(db.session, campaign, url, secret)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    _audit("webhook.update", "webhook", campaign.id, campaign.id, before=before,
-           after=webhook_state_after(hook, secret_before))
+    _audit("webhook.update", "webhook", campaign.id, campaign.id, before=before, after=after)
     db.session.commit()
     click.echo(f"push {'to ' + url if url else 'disabled'} for campaign {campaign_id}")
 

@@ -62,14 +62,20 @@ def webhook_state(hook: Webhook | None) -> dict[str, object] | None:
     return {"url": hook.url, "enabled": hook.enabled} if hook is not None else None
 
 
-def webhook_state_after(hook: Webhook | None, secret_before: str | None,
-                        ) -> dict[str, object] | None:
-    """The state after a change, and whether the secret changed: the log shows that it did,
-    never what it is."""
-    state = webhook_state(hook)
-    if hook is not None and state is not None:
-        state["secret_changed"] = hook.secret != secret_before
-    return state
+def change_webhook(session: Session, campaign: Campaign, url: str | None, secret: str | None,
+                   ) -> tuple[Webhook | None, dict[str, object] | None, dict[str, object] | None]:
+    """`set_webhook`, with the audit row's (before, after); after says whether the secret
+    changed, never what it is.
+
+    :raise ValueError: as set_webhook.
+    """
+    hook = session.get(Webhook, campaign.id)
+    before, secret_before = webhook_state(hook), hook.secret if hook else None
+    saved = set_webhook(session, campaign, url, secret)
+    after = webhook_state(saved)
+    if saved is not None and after is not None:
+        after["secret_changed"] = saved.secret != secret_before
+    return saved, before, after
 
 
 def set_webhook(session: Session, campaign: Campaign, url: str | None, secret: str | None,

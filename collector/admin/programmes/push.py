@@ -5,14 +5,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 
 from sync.push.models import Webhook
-from sync.push.outbox import (
-    dead_letters,
-    outbox_counts,
-    resend,
-    set_webhook,
-    webhook_state,
-    webhook_state_after,
-)
+from sync.push.outbox import change_webhook, dead_letters, outbox_counts, resend
 
 from ...audit import audit
 from ...auth import admin_required
@@ -39,11 +32,10 @@ def save_push(campaign_id: int):  # type: ignore[no-untyped-def]
     url = request.form.get("url", "").strip() or None
     hook = db.session.get(Webhook, campaign.id)
     secret = request.form.get("secret", "").strip() or (hook.secret if hook else None)
-    before, secret_before = webhook_state(hook), hook.secret if hook else None
     try:
-        saved = set_webhook(db.session, campaign, url, secret)
+        _, before, after = change_webhook(db.session, campaign, url, secret)
         audit("webhook.update", "webhook", campaign.id, campaign_id=campaign.id, before=before,
-              after=webhook_state_after(saved, secret_before))
+              after=after)
         db.session.commit()
         flash("推送设置已保存。" if url else "已停用推送。")
     except ValueError as exc:
