@@ -7,14 +7,21 @@ checkouts in turn to compare them (`git worktree add /tmp/old <commit>`):
 
     .venv/bin/python bench/merge_cpu.py [--database-url URL]
 
+On SQLite it also prints the floor under the sync ratio of bench/load_bench.py: the CPU spent
+inside the sqlite3 driver's own C calls (execute, executemany, commit, fetch) for a batch of one,
+read off cProfile, against the whole bare route in-process (Flask's test client). No Python
+around the store can make a sync request cheaper than bare + that.
+
 A PostgreSQL database given here is wiped (all tables dropped) first.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
+import pstats
 import sys
 import tempfile
 import time
@@ -57,7 +64,38 @@ def main() -> None:
                 merge_batch(db.session, signer(), body, client_ip="192.0.2.1", cache=link_cache())
             cpu = (time.process_time() - start) / count
             print(f"{kind:8s} CPU per batch {cpu * 1000:7.3f} ms ({count} batches)")
+        if db.engine.dialect.name == "sqlite":
+            bodies = load_bench.bodies("sync-1", args.batches, poster, visit, codes)
+            driver = _driver_cpu([json.loads(b) for b in bodies], lambda body: merge_batch(
+                db.session, signer(), body, client_ip="192.0.2.1", cache=link_cache()))
+            bare = _bare_cpu(app, bodies)
+            print(f"sqlite3 C calls per batch of 1 {driver * 1000:.3f} ms; bare route in-process "
+                  f"{bare * 1000:.3f} ms: sync/bare can be at most {bare / (bare + driver):.2f}")
     tmp.cleanup()
+
+
+def _driver_cpu(bodies: list[dict], merge) -> float:  # type: ignore[no-untyped-def, type-arg]
+    """Seconds per batch spent in the sqlite3 module's C methods, by cProfile's own time."""
+    profile = cProfile.Profile()
+    profile.enable()
+    for body in bodies:
+        merge(body)
+    profile.disable()
+    stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+    spent = sum(own for (_file, _line, name), (_cc, _nc, own, _cum, _callers) in stats.items()
+                if "sqlite3." in name)
+    return spent / len(bodies)
+
+
+def _bare_cpu(app, bodies: list[bytes]) -> float:  # type: ignore[no-untyped-def]
+    """CPU seconds per POST /bench/bare through Flask's test client."""
+    client = app.test_client()
+    for body in bodies[:50]:
+        client.post("/bench/bare", data=body, content_type="application/json")
+    start = time.process_time()
+    for body in bodies:
+        client.post("/bench/bare", data=body, content_type="application/json")
+    return (time.process_time() - start) / len(bodies)
 
 
 if __name__ == "__main__":
