@@ -17,6 +17,7 @@ from sync.integrity.receipts import closing_of
 from sync.links import ResolvedLink
 from sync.merge import REJECTED, STORED, merge_batch
 from sync.models import Channel
+from sync.schemas import usable_device_id
 
 from ..errors import render_error
 from ..extensions import db
@@ -49,9 +50,12 @@ def form_to_item(token: str, form: dict) -> dict:
 
 
 def device_id() -> str:
-    """This browser's device id from its cookie, or a fresh one (set by `remember_device`)."""
-    found = request.cookies.get(DEVICE_COOKIE, "")
-    return found if 0 < len(found) <= 64 else str(uuid.uuid4())
+    """This browser's device id from its cookie, or a fresh one (set by `remember_device`).
+
+    The cookie is client text like any other: one the store cannot hold (a NUL, which cookie
+    unquoting turns "\\000" into; too long) is replaced, never queried with.
+    """
+    return usable_device_id(request.cookies.get(DEVICE_COOKIE)) or str(uuid.uuid4())
 
 
 def remember_device(response: Response, device: str) -> Response:
