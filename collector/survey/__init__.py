@@ -121,12 +121,12 @@ def form(token: str):  # type: ignore[no-untyped-def]
     body = {"device_id": device, "responses": [item]}
     (result,) = merge_batch(db.session, signer(), body, client_ip=request.remote_addr,
                             cache=link_cache())
+    unit = link.unit_by_code(item["unit"])
     if result.status == REJECTED:
-        closing = closing_of(link)
+        closing = closing_of(link, unit)
         if closing is not None and closing.at <= datetime.now(timezone.utc):
             return render_error(410, result.error, result.code)  # no use showing the form again
         return render_form(token, link, device, 422, values=request.form, error=result.error)
-    unit = link.unit_by_code(item["unit"])
     repeat = result.status == STORED and unit is not None and unit.code in rated_before
     page = render_template("survey/thanks.html", form=form_definition(link),
                            status=result.status, repeat=repeat, again=url_for(".form", token=token))
