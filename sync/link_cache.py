@@ -119,6 +119,8 @@ class CampaignRow:
 class UnitRow:
     id: int
     code: str
+    #: archived units leave the form; a rating begun before then needs its receipt
+    archived_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,7 @@ class LinkSnapshot:
                         c.questionnaire_id, c.followup_days,
                         None if c.followup_levels is None else tuple(c.followup_levels),
                         hook is not None and hook.enabled),
-            tuple(UnitRow(u.id, u.code) for u in link.units))
+            tuple(UnitRow(u.id, u.code, u.archived_at) for u in link.units))
 
 
 @dataclass(frozen=True)

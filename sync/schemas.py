@@ -28,6 +28,9 @@ from .followups.intake import CONTACT_ERROR, normalise_phone
 MAX_BATCH = 500
 MAX_COMMENT = 2000
 MAX_META_BYTES = 4096
+#: nesting levels of `meta` (the top object is the first): deep enough for any real extra,
+#: shallow enough that checking and storing it never comes near Python's recursion limit
+MAX_META_DEPTH = 8
 MAX_TOKEN = 2048
 MAX_RECEIPT = 512
 MAX_KEY = 40
@@ -88,17 +91,19 @@ class AnswerMap(fields.Field):
         return value
 
 
-def _check_meta_text(value: object) -> None:
-    """:raise ValidationError: a key or string anywhere in `meta` cannot be stored."""
+def _check_meta_text(value: object, depth: int = 1) -> None:
+    """:raise ValidationError: `meta` nests too deep, or a key or string in it cannot be stored."""
+    if isinstance(value, dict | list) and depth > MAX_META_DEPTH:
+        raise ValidationError(f"附加信息嵌套不能超过 {MAX_META_DEPTH} 层。")
     if isinstance(value, str):
         check_storable(value)
     elif isinstance(value, dict):
         for key, inner in value.items():
             check_storable(key)
-            _check_meta_text(inner)
+            _check_meta_text(inner, depth + 1)
     elif isinstance(value, list):
         for inner in value:
-            _check_meta_text(inner)
+            _check_meta_text(inner, depth + 1)
 
 
 class _ChineseSchema(Schema):

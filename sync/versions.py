@@ -57,10 +57,14 @@ def check_version(session: Session, data: dict[str, Any], link_id: int, channel:
                               "version_device_missing")
     if str(replaces) == str(data["id"]):
         raise VersionRejected("评议不能更正或作废它自己。", "version_self")
-    original = session.execute(select(Response.link_id, Response.device_id)
+    original = session.execute(select(Response.link_id, Response.device_id, Response.excluded_at)
                                .where(Response.uuid == str(replaces))).first()
     if original is not None and (original.link_id != link_id or original.device_id != device_id):
         raise VersionRejected("只能更正或作废本机用同一链接提交的评议。", "version_not_yours")
+    if original is not None and original.excluded_at is not None:
+        # An admin's exclusion (fraud flag, upheld appeal) must not be undone by a new version.
+        raise VersionRejected("该评议已被管理员剔除，不能更正或作废；如有误请联系管理员。",
+                              "version_excluded")
 
 
 def lock_device(conn: Connection, device_id: str | None) -> None:
@@ -88,7 +92,9 @@ def apply_versions(conn: Connection, stored: Sequence[tuple[int, dict[str, Any]]
         hit = conn.execute(
             update(Response)
             .where(Response.uuid == row["replaces"], Response.link_id == row["link_id"],
-                   Response.device_id == row["device_id"], Response.superseded_at.is_(None))
+                   Response.device_id == row["device_id"], Response.superseded_at.is_(None),
+                   # excluded since check_version read it: the version is kept, not counted
+                   Response.excluded_at.is_(None))
             .values(superseded_by=row["uuid"], superseded_at=now)
             .returning(Response.id, Response.is_void, Response.is_repeat,
                        Response.excluded_at)).all()

@@ -44,6 +44,28 @@ def test_nan_in_meta_is_rejected(client, session, make_campaign, make_link, make
     assert session.scalar(select(func.count()).select_from(Response)) == 0
 
 
+def test_deeply_nested_meta_is_rejected_not_a_500(client, session, make_campaign, make_link,
+                                                  make_item):
+    # Deep enough to parse but not to be checked and re-encoded: a 500 once, at some depth here.
+    _, token = make_link(make_campaign())
+    for depth in range(850, 1000):
+        item = make_item(token, meta={"x": "DEEP"})
+        body = json.dumps({"responses": [item]}).replace('"DEEP"', "[" * depth + "]" * depth)
+        reply = client.post("/api/v1/sync", data=body, content_type="application/json")
+        if reply.status_code == 400:  # too deep for the parser: refused whole
+            assert reply.json["code"] == "malformed_json"
+            continue
+        (result,) = reply.json["results"]
+        assert (result["status"], result["error"]) == ("rejected", "meta：附加信息嵌套不能超过 8 层。")
+    nested: dict = {}
+    for _ in range(7):
+        nested = {"k": nested}
+    items = [make_item(token, meta=nested), make_item(token, meta={"k": nested})]
+    results = post(client, items).json["results"]
+    assert [r["status"] for r in results] == ["stored", "rejected"]
+    assert session.scalar(select(func.count()).select_from(Response)) == 1
+
+
 @pytest.mark.parametrize("url", ["/q/A%00B", "/s/abc%00def", "/admin/login?next=%00"])
 def test_nul_characters_never_reach_the_store(client, url):
     reply = client.get(url)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from qr.links import LinkSigner, ReceiptInvalid
 from sync.links import reissue_link, revoke_link
 from sync.models import CampaignStatus, Channel, Response
+from sync.unit_archive import archive_unit
 
 
 def post(client, items, device_id="phone-1"):  # type: ignore[no-untyped-def]
@@ -64,7 +65,8 @@ def test_receipts_rotate_keys_and_never_pass_for_tokens():
         LinkSigner(["k-2025"]).verify_receipt(old[:-2] + ("AA" if old[-2:] != "AA" else "BB"))
 
 
-@pytest.mark.parametrize("close", ["revoke", "reissue", "close_by_hand", "past_close_date"])
+@pytest.mark.parametrize("close", ["revoke", "reissue", "close_by_hand", "past_close_date",
+                                   "archive_unit"])
 def test_backdated_ratings_after_closing_need_a_receipt_from_before(
         close, client, session, signer, visit, make_item):
     campaign, link, token = visit
@@ -77,6 +79,8 @@ def test_backdated_ratings_after_closing_need_a_receipt_from_before(
         reissue_link(session, link)
     elif close == "close_by_hand":
         campaign.status = CampaignStatus.CLOSED
+    elif close == "archive_unit":  # the unit leaves the form: its stale tokens stop too
+        archive_unit(link.units[0])
     else:
         # Past its close date by the server's calendar, though nobody closed it by hand. The
         # receipt above (3 hours ago) may then be after the end of yesterday: use one from before.
@@ -84,7 +88,8 @@ def test_backdated_ratings_after_closing_need_a_receipt_from_before(
         with_receipt["receipt"] = signer.sign_receipt(link.id, ago(days=2))
         with_receipt["created_at"] = ago(days=2).isoformat()
     session.commit()
-    code = {"revoke": "link_revoked", "reissue": "link_revoked"}.get(close, "campaign_closed")
+    code = {"revoke": "link_revoked", "reissue": "link_revoked",
+            "archive_unit": "unit_archived"}.get(close, "campaign_closed")
 
     backdated = make_item(token, created_at=ago(days=4).isoformat())  # the hole, reproduced
     opened_after = make_item(token, receipt=signer.sign_receipt(link.id, ago(seconds=0)))
@@ -212,14 +217,18 @@ def test_times_from_the_future_or_before_the_receipt_are_rejected(client, sessio
         signer.verify_receipt(receipt).issued_at
 
 
-def test_no_js_form_sent_after_revocation_counts_with_its_receipt(client, session, visit):
+@pytest.mark.parametrize("close", ["revoke", "archive_unit"])
+def test_no_js_form_sent_after_revocation_counts_with_its_receipt(close, client, session, visit):
     _, link, token = visit
     html = client.get(f"/s/{token}").get_data(as_text=True)
     hidden = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', html))
     form = {"a.efficiency": "satisfied", "a.attitude": "satisfied", "a.competence": "satisfied",
             "a.conduct": "satisfied", "a.integrity": "satisfied", "identity": "enterprise",
             "unit": "ZF01", **hidden}
-    revoke_link(session, link)  # the office reprints the card while the page is open
+    if close == "revoke":
+        revoke_link(session, link)  # the office reprints the card while the page is open
+    else:
+        archive_unit(link.units[0])  # the unit leaves the campaign while the page is open
     session.commit()
 
     without = client.post(f"/s/{token}", data={**form, "receipt": "",

@@ -125,6 +125,23 @@ def test_device_cookie_flags_a_poster_repeat(client, make_campaign, make_link, m
     assert [r.flags for r in rows] == [[], [REPEAT_DEVICE]]
 
 
+@pytest.mark.parametrize("cookie", ["a\x00b", "x" * 65])
+def test_an_unusable_device_cookie_is_replaced(cookie, client, make_campaign, make_link,
+                                               make_item, session):
+    # Cookie unquoting turns "\\000" into NUL, which PostgreSQL refuses (it was a 500 there).
+    _, token = make_link(make_campaign())
+    client.set_cookie("pingyi_device", cookie)
+    page = client.get(f"/s/{token}")
+    fresh = client.get_cookie("pingyi_device")
+    assert page.status_code == 200 and fresh is not None and fresh.value != cookie
+
+    client.set_cookie("pingyi_device", cookie)
+    sent = client.post(f"/s/{token}", data=no_js_form(token, make_item(token)))
+    assert sent.status_code == 200 and "您的评议已提交成功" in sent.get_data(as_text=True)
+    stored = session.scalars(select(Response.device_id)).all()
+    assert stored == [client.get_cookie("pingyi_device").value] and stored[0] != cookie
+
+
 def test_visit_links_allow_rater_after_rater(client, make_campaign, make_link, make_item, session):
     _, token = make_link(make_campaign(), ["ZF01", "ZF02"], channel=Channel.VISIT,
                          visit_place="红星村")

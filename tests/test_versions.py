@@ -190,3 +190,58 @@ def test_running_totals_follow_every_version(client, session, visit, make_item):
     assert stored_totals(session, campaign.id) == running
     assert scores(session, campaign)["ZF01"] == (1, 100)
     assert scores(session, campaign)["ZF02"] == (1, 100)
+
+
+def test_an_excluded_rating_cannot_be_laundered_by_a_correction(client, session, visit,
+                                                                make_item):
+    """An admin's exclusion (fraud flag, upheld appeal) stands: the phone that made the rating
+    cannot bring it back into the tally as a correction, and taking the exclusion back, or
+    excluding a version already replaced, never counts a rating twice or not at all."""
+    from sync.integrity.exclusions import exclude_response, include_response
+
+    campaign, token = visit
+    original = make_item(token, "unsatisfied", unit="ZF01")
+    kept = make_item(token, "unsatisfied", unit="ZF02")
+    assert sync(client, [original, kept]) == [("stored", None)] * 2
+
+    def row(item):  # type: ignore[no-untyped-def]
+        return session.scalar(select(Response).where(Response.uuid == item["id"]))
+
+    exclude_response(session, row(original), reason="同一设备连续提交", actor=None)
+    session.commit()
+    assert scores(session, campaign)["ZF01"] == (0, None)
+    fixed = make_item(token, "satisfied", unit="ZF01", replaces=original["id"])
+    void = make_item(token, unit="ZF01", answers={}, identity=None, void=True,
+                     void_reason="重复录入", replaces=original["id"])
+    assert sync(client, [fixed, void]) == [("rejected", "version_excluded")] * 2
+    assert scores(session, campaign)["ZF01"] == (0, None)
+    include_response(session, row(original), reason="核实为真实评议", actor=None)
+    session.commit()
+    assert scores(session, campaign)["ZF01"] == (1, 0)
+
+    # A replaced version stopped counting when it was replaced: its exclusion moves nothing.
+    fixed_kept = make_item(token, "satisfied", unit="ZF02", replaces=kept["id"])
+    assert sync(client, [fixed_kept]) == [("stored", None)]
+    exclude_response(session, row(kept), reason="复核", actor=None)
+    session.commit()
+    assert scores(session, campaign)["ZF02"] == (1, 100)
+    include_response(session, row(kept), reason="复核", actor=None)
+    session.commit()
+    assert scores(session, campaign)["ZF02"] == (1, 100)
+
+
+def test_a_rating_excluded_while_its_correction_was_checked_stays_excluded(
+        client, session, visit, make_item, monkeypatch):
+    """The store's UPDATE is the last word (an admin may exclude between check and store)."""
+    from sync.integrity.exclusions import exclude_response
+    from sync.merge import prepare
+
+    campaign, token = visit
+    original = make_item(token, "unsatisfied", unit="ZF01")
+    assert sync(client, [original]) == [("stored", None)]
+    exclude_response(session, session.scalar(select(Response)), reason="刷票", actor=None)
+    session.commit()
+    monkeypatch.setattr(prepare, "check_version", lambda *args: None)  # the check saw it counted
+    fixed = make_item(token, "satisfied", unit="ZF01", replaces=original["id"])
+    assert sync(client, [fixed]) == [("stored", None)]  # kept for review ...
+    assert scores(session, campaign)["ZF01"] == (0, None)  # ... and counted nowhere

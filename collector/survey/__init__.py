@@ -17,6 +17,7 @@ from sync.integrity.receipts import closing_of
 from sync.links import ResolvedLink
 from sync.merge import REJECTED, STORED, merge_batch
 from sync.models import Channel
+from sync.schemas import usable_device_id
 
 from ..errors import render_error
 from ..extensions import db
@@ -49,9 +50,12 @@ def form_to_item(token: str, form: dict) -> dict:
 
 
 def device_id() -> str:
-    """This browser's device id from its cookie, or a fresh one (set by `remember_device`)."""
-    found = request.cookies.get(DEVICE_COOKIE, "")
-    return found if 0 < len(found) <= 64 else str(uuid.uuid4())
+    """This browser's device id from its cookie, or a fresh one (set by `remember_device`).
+
+    The cookie is client text like any other: one the store cannot hold (a NUL, which cookie
+    unquoting turns "\\000" into; too long) is replaced, never queried with.
+    """
+    return usable_device_id(request.cookies.get(DEVICE_COOKIE)) or str(uuid.uuid4())
 
 
 def remember_device(response: Response, device: str) -> Response:
@@ -117,12 +121,12 @@ def form(token: str):  # type: ignore[no-untyped-def]
     body = {"device_id": device, "responses": [item]}
     (result,) = merge_batch(db.session, signer(), body, client_ip=request.remote_addr,
                             cache=link_cache())
+    unit = link.unit_by_code(item["unit"])
     if result.status == REJECTED:
-        closing = closing_of(link)
+        closing = closing_of(link, unit)
         if closing is not None and closing.at <= datetime.now(timezone.utc):
             return render_error(410, result.error, result.code)  # no use showing the form again
         return render_form(token, link, device, 422, values=request.form, error=result.error)
-    unit = link.unit_by_code(item["unit"])
     repeat = result.status == STORED and unit is not None and unit.code in rated_before
     page = render_template("survey/thanks.html", form=form_definition(link),
                            status=result.status, repeat=repeat, again=url_for(".form", token=token))

@@ -35,6 +35,12 @@ def _state(response: Response) -> dict[str, object]:
             "reason": response.exclusion_reason}
 
 
+def _counts_but_for_exclusion(response: Response) -> bool:
+    """Whether the rating counts when not excluded (sync.reports.filters.counted): a repeat, a
+    void or a version a later one replaced never counted, so its exclusion moves no total."""
+    return not response.is_repeat and not response.is_void and response.superseded_at is None
+
+
 def exclude_response(session: Session, response: Response, *, reason: str,
                      actor: User | None, ip: str | None = None) -> AuditEntry:
     """Stop counting a rating in tallies; it stays stored and exported, marked excluded.
@@ -52,8 +58,8 @@ def exclude_response(session: Session, response: Response, *, reason: str,
         .execution_options(synchronize_session=False)).rowcount
     if changed != 1:
         raise ExclusionError("这条评议结果已被剔除。")
-    session.refresh(response)
-    if not response.is_repeat:  # a repeat was never counted
+    session.refresh(response)  # under the row lock: a correction cannot supersede it meanwhile
+    if _counts_but_for_exclusion(response):
         apply_delta(session, [response.id], -1)
     return record(session, actor=actor, action="response.exclude", target_type="response",
                   target_id=response.uuid, campaign_id=response.campaign_id,
@@ -77,7 +83,7 @@ def include_response(session: Session, response: Response, *, reason: str,
     if changed != 1:
         raise ExclusionError("这条评议结果未被剔除，无需恢复。")
     session.refresh(response)
-    if not response.is_repeat:
+    if _counts_but_for_exclusion(response):
         apply_delta(session, [response.id], 1)
     return record(session, actor=actor, action="response.include", target_type="response",
                   target_id=response.uuid, campaign_id=response.campaign_id,

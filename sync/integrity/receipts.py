@@ -1,23 +1,29 @@
 """Server time decides access: late uploads need a form receipt from before the closing moment.
 
 A link stops taking ratings when it is revoked (or reissued), when its token expires, and when its
-campaign closes by hand or passes its close date (the end of that day in Beijing time). All of these
-are moments on the server's clock. A rating that arrives after that moment is accepted only with a
-receipt the server signed when the rater's form was opened, issued before the moment and arriving
-within the grace period; it is flagged `late_upload`. The phone's `created_at` never opens a door:
-it is checked against server time (`future_time`) and against the receipt (`before_receipt`).
+campaign closes by hand or passes its close date (the end of that day in Beijing time); a unit
+stops when it is archived. All of these are moments on the server's clock. A rating that arrives
+after that moment is accepted only with a receipt the server signed when the rater's form was
+opened, issued before the moment and arriving within the grace period; it is flagged
+`late_upload`. The phone's `created_at` never opens a door: it is checked against server time
+(`future_time`) and against the receipt (`before_receipt`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
+from typing import TYPE_CHECKING
 
 from qr.links import FormReceipt, LinkError, LinkSigner
 
 from ..clock import LOCAL_TZ
 from ..links import ResolvedLink
 from ..models import CampaignStatus
+
+if TYPE_CHECKING:
+    from ..link_cache import UnitRow
+    from ..models import Unit
 
 #: how far the phone's clock may run ahead of (or its rating precede) server-signed times
 CLOCK_SKEW = timedelta(minutes=10)
@@ -31,8 +37,9 @@ RECEIPT_OTHER_LINK = "receipt_other_link"
 RECEIPT_INVALID = "receipt_invalid"
 #: codes of a rating refused because its link or campaign closed (beside the receipt codes)
 LINK_REVOKED, LINK_EXPIRED, CAMPAIGN_CLOSED = "link_revoked", "link_expired", "campaign_closed"
-CLOSED_CODES = frozenset({LINK_REVOKED, LINK_EXPIRED, CAMPAIGN_CLOSED, RECEIPT_INVALID,
-                          RECEIPT_OTHER_LINK})
+UNIT_ARCHIVED = "unit_archived"
+CLOSED_CODES = frozenset({LINK_REVOKED, LINK_EXPIRED, CAMPAIGN_CLOSED, UNIT_ARCHIVED,
+                          RECEIPT_INVALID, RECEIPT_OTHER_LINK})
 
 _NEVER = datetime.min.replace(tzinfo=timezone.utc)
 
@@ -62,9 +69,12 @@ class UploadTiming:
     receipt_issued_at: datetime | None
 
 
-def closing_of(link: ResolvedLink) -> Closing | None:
-    """The first moment the link stopped (or will stop) taking ratings, if any is set."""
+def closing_of(link: ResolvedLink, unit: Unit | UnitRow | None = None) -> Closing | None:
+    """The first moment the link (or, given, its `unit`: archived) stopped or will stop taking
+    ratings, if any is set."""
     found: list[Closing] = []
+    if unit is not None and unit.archived_at is not None:
+        found.append(Closing(unit.archived_at, UNIT_ARCHIVED, "该评议对象已停止评议"))
     if link.link.revoked_at is not None:
         found.append(Closing(link.link.revoked_at, LINK_REVOKED, "该评议链接已停用"))
     if link.claims.expires_at is not None:
@@ -88,8 +98,9 @@ def _local(moment: datetime) -> str:
 
 
 def check_upload_time(signer: LinkSigner, link: ResolvedLink, created_at: datetime,
-                      receipt: str | None, now: datetime) -> UploadTiming:
-    """Judge a rating's times by the server's clock and its form receipt.
+                      receipt: str | None, now: datetime,
+                      unit: Unit | UnitRow | None = None) -> UploadTiming:
+    """Judge a rating's times (for `unit` of the link) by the server's clock and its receipt.
 
     :raise UploadRefused: from the future, before its receipt, a bad or foreign receipt, or
         arriving after its link or campaign closed without a receipt from before that.
@@ -110,7 +121,7 @@ def check_upload_time(signer: LinkSigner, link: ResolvedLink, created_at: dateti
             raise UploadRefused(BEFORE_RECEIPT, "评议时间早于打开表单的时间，请检查手机的"
                                                 "日期和时间设置。")
     issued_at = proof.issued_at if proof else None
-    closing = closing_of(link)
+    closing = closing_of(link, unit)
     if closing is None or now < closing.at:
         return UploadTiming(late=False, receipt_issued_at=issued_at)
     since = f"{closing.what}（{_local(closing.at)}）"

@@ -140,11 +140,15 @@ def _seconds_between(later: Any, earlier: Any, dialect: str) -> ColumnElement[fl
 
 def _too_fast(session: Session, campaign: Campaign, scope: list[Any],
               report: SignalReport) -> None:
-    # The form receipt is the server-signed time the rater opened the form.
+    # The form receipt is the server-signed time the rater opened the form. Sent is the phone's
+    # submit time, or the server's receive time when earlier: a phone clock set ahead must not
+    # hide a rating that reached the server seconds after its form was opened.
     opened = Response.receipt_issued_at
     limit = campaign.min_seconds
-    seconds = _seconds_between(Response.created_at, opened,
-                               session.get_bind().dialect.name).label("seconds")
+    dialect = session.get_bind().dialect.name
+    least = func.least if dialect == "postgresql" else func.min  # SQLite's scalar min(a, b)
+    seconds = least(_seconds_between(Response.created_at, opened, dialect),
+                    _seconds_between(Response.received_at, opened, dialect)).label("seconds")
     rows = session.execute(select(Response.id, Response.unit_id, seconds)
                            .where(*scope, opened.is_not(None), seconds < limit))
     for response_id, unit_id, taken in rows:

@@ -206,13 +206,14 @@ class Preparer:
 
     def prepare(self, raw: Any, data: dict[str, Any]) -> PreparedResponse:
         link = self.resolve(data["token"])
+        unit = link.unit_by_code(data["unit"])
         try:
-            # Field staff back in town may upload after closing, if the receipt vouches for it.
+            # Field staff back in town may upload after closing (or after the unit was
+            # archived), if the receipt vouches for it.
             timing = check_upload_time(self.signer, link,  # type: ignore[arg-type]
-                                       data["created_at"], data["receipt"], self.now)
+                                       data["created_at"], data["receipt"], self.now, unit)
         except LinkError as exc:
             raise ItemRejected(exc.message, exc.reason) from exc
-        unit = link.unit_by_code(data["unit"])
         if unit is None:
             if data["unit"] is None:
                 raise ItemRejected("此链接包含多个评议对象，请选择要评议的单位。", "unit_required")

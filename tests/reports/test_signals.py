@@ -169,3 +169,14 @@ def test_too_fast(app, session, campaign, send):
     campaign.min_seconds = 2  # the campaign's own threshold decides
     session.commit()
     assert kinds(session, campaign)[0] == {}
+
+
+def test_too_fast_is_not_hidden_by_a_phone_clock_set_ahead(app, session, campaign, send):
+    """A bot that opens the form and posts at once, claiming to have taken nine minutes (within
+    the clock skew allowed), still arrived two seconds after the server signed its receipt."""
+    link, _ = send.link_for(campaign, "ZF01")
+    now = datetime.now(timezone.utc)
+    receipt = app.extensions["link_signer"].sign_receipt(link.id, issued_at=now - timedelta(seconds=2))
+    bot = send(campaign, "ZF01", receipt=receipt, created=now + timedelta(minutes=9))
+    flagged, _ = kinds(session, campaign)
+    assert flagged == {bot: [sig.TOO_FAST]}
