@@ -102,6 +102,9 @@ class FormReceipt:
 
     link_id: int
     issued_at: datetime
+    #: `issued_at` exactly as signed (milliseconds since the epoch): with `link_id`, the
+    #: receipt's identity (sync.integrity.repeats keys receipt claims by it)
+    issued_ms: int
 
 
 @dataclass(frozen=True)
@@ -243,8 +246,9 @@ class LinkSigner:
         try:
             payload = URLSafeSerializer(self._keys, salt=RECEIPT_SALT).loads(  # type: ignore[arg-type]
                 receipt)
-            issued = datetime.fromtimestamp(int(payload["t"]) / 1000, timezone.utc)
-            return FormReceipt(link_id=int(payload["l"]), issued_at=issued)
+            issued_ms = int(payload["t"])
+            issued = datetime.fromtimestamp(issued_ms / 1000, timezone.utc)
+            return FormReceipt(link_id=int(payload["l"]), issued_at=issued, issued_ms=issued_ms)
         except (BadData, KeyError, TypeError, ValueError, OverflowError, OSError) as exc:
             raise ReceiptInvalid("表单回执校验失败（可能被篡改或不完整），无法证明评议的填写时间。"
                                  ) from exc

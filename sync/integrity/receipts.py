@@ -7,6 +7,9 @@ after that moment is accepted only with a receipt the server signed when the rat
 opened, issued before the moment and arriving within the grace period; it is flagged
 `late_upload`. The phone's `created_at` never opens a door: it is checked against server time
 (`future_time`) and against the receipt (`before_receipt`).
+
+A receipt is not tied to one rating: on posters a late rating's receipt counts once per unit
+(sync.integrity.repeats; the others are stored as `repeat_receipt`).
 """
 
 from __future__ import annotations
@@ -67,6 +70,8 @@ class UploadTiming:
 
     late: bool
     receipt_issued_at: datetime | None
+    #: a late rating's receipt as signed, (link id, issued-at in ms): what it claims on posters
+    late_receipt: tuple[int, int] | None = None
 
 
 def closing_of(link: ResolvedLink, unit: Unit | UnitRow | None = None) -> Closing | None:
@@ -135,4 +140,5 @@ def check_upload_time(signer: LinkSigner, link: ResolvedLink, created_at: dateti
         raise UploadRefused(closing.code, f"{since}，这份评议的表单是在此之后打开的，不予接收。")
     if created_at > closing.at + CLOCK_SKEW:  # an old receipt cannot vouch for a new rating
         raise UploadRefused(closing.code, f"{since}，这份评议的填写时间在此之后，不予接收。")
-    return UploadTiming(late=True, receipt_issued_at=issued_at)
+    return UploadTiming(late=True, receipt_issued_at=issued_at,
+                        late_receipt=(proof.link_id, proof.issued_ms))

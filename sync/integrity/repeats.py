@@ -6,20 +6,30 @@ inserts the claim counts; every later rating for the pair, in the same batch, a 
 on another host, finds it taken and is a repeat (kept, flagged, left out of tallies). A key, not a
 read, decides, so two batches racing on PostgreSQL cannot both count (the second waits for the
 first's claim to commit or roll back).
+
+Late uploads (sync.integrity.receipts) are let in by a form receipt, which is not tied to one
+rating: whoever fetched one before a poster link was revoked could otherwise upload any number of
+ratings under new ids and new device ids for 30 days. So a late poster rating also claims its
+(receipt, unit) pair the same way, keyed by the receipt as signed (link id, issued-at in ms): the
+first counts, the rest are `repeat_receipt`. Visit links are exempt (field staff legitimately
+rate a day's households from one opened form), and a rating on time claims nothing (no statement).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Mapping
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, ForeignKey, String, bindparam, update
+from sqlalchemy import BigInteger, Connection, ForeignKey, String, bindparam, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .. import fastsql
 from ..models import Base, Channel, Response
 
 REPEAT_DEVICE = "repeat_device"
+#: a late poster rating whose form receipt already counted for the unit (同一表单回执重复提交)
+REPEAT_RECEIPT = "repeat_receipt"
 
 
 class DeviceUnitClaim(Base):
@@ -34,45 +44,89 @@ class DeviceUnitClaim(Base):
     response_uuid: Mapped[str] = mapped_column(String(36))
 
 
+class ReceiptUnitClaim(Base):
+    """The late poster rating that counts for a (form receipt, unit) pair."""
+
+    __tablename__ = "receipt_unit_claims"
+
+    #: the receipt's signed payload: link id and issued-at (ms since the epoch)
+    link_id: Mapped[int] = mapped_column(ForeignKey("links.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    issued_ms: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    #: the response that holds the claim (the one that counts)
+    response_uuid: Mapped[str] = mapped_column(String(36))
+
+
 @cache
-def _claim_statement(insert: Any) -> Any:
-    """The claim INSERT, built once per dialect (a sync batch then only binds its rows)."""
-    return (insert(DeviceUnitClaim).on_conflict_do_nothing(index_elements=["device_id", "unit_id"])
-            .returning(DeviceUnitClaim.device_id, DeviceUnitClaim.unit_id))
+def _claim_statement(insert: Any, table: type[Base]) -> Any:
+    """A claim INSERT, built once per dialect and table (a sync batch then only binds its rows)."""
+    key = [c for c in table.__table__.primary_key.columns]  # type: ignore[attr-defined]
+    return (insert(table).on_conflict_do_nothing(index_elements=[c.name for c in key])
+            .returning(*key))
 
 
-def claim_first_ratings(conn: Connection, insert: Any, rows: list[dict[str, Any]],
-                        new_ids: dict[str, int]) -> list[dict[str, Any]]:
-    """Claim (device, unit) for the poster rows just inserted; flag the ones that lost.
-
-    `rows` are the inserted response rows in request order, `new_ids` their ids by uuid, `insert`
-    the dialect's INSERT (it knows ON CONFLICT). Runs inside the batch's write transaction: one
-    INSERT … ON CONFLICT DO NOTHING RETURNING, plus one UPDATE only when there are repeats.
-    Mutates and returns the repeat rows (`is_repeat`, `flags`), so later steps see the outcome.
-    """
-    candidates: dict[tuple[str, int], dict[str, Any]] = {}
-    repeats: list[dict[str, Any]] = []
+def _claim(conn: Connection, insert: Any, table: type[Base], names: tuple[str, ...],
+           rows: list[dict[str, Any]],
+           key: Callable[[dict[str, Any]], tuple[Hashable, ...]]) -> list[dict[str, Any]]:
+    """Claim `key(row)` (values of the claim table's key columns `names`) for each row, the first
+    in request order winning; return the rows that lost, to a claim held or to an earlier row."""
+    candidates: dict[tuple[Hashable, ...], dict[str, Any]] = {}
+    lost: list[dict[str, Any]] = []
     for row in rows:
-        if row["channel"] != Channel.ONLINE or not row["device_id"]:
-            continue
-        pair = (row["device_id"], row["unit_id"])
+        pair = key(row)
         if pair in candidates:
-            repeats.append(row)  # the same device twice in one batch: the first one counts
+            lost.append(row)  # the same key twice in one batch: the first one counts
         else:
             candidates[pair] = row
     if not candidates:
         return []
     # Sorted, so concurrent batches take the claim rows' locks in the same order (no deadlock).
-    claims = [{"device_id": d, "unit_id": u, "response_uuid": candidates[(d, u)]["uuid"]}
-              for d, u in sorted(candidates)]
-    won = set(fastsql.run(conn, _claim_statement(insert), claims))
-    repeats.extend(row for pair, row in candidates.items() if pair not in won)
+    claims = [{**dict(zip(names, pair, strict=True)), "response_uuid": candidates[pair]["uuid"]}
+              for pair in sorted(candidates)]  # type: ignore[type-var]
+    won = set(fastsql.run(conn, _claim_statement(insert, table), claims))
+    lost.extend(row for pair, row in candidates.items() if pair not in won)
+    return lost
+
+
+def claim_first_ratings(conn: Connection, insert: Any, rows: list[dict[str, Any]],
+                        new_ids: dict[str, int],
+                        late_receipts: Mapping[str, tuple[int, int]] | None = None,
+                        ) -> list[dict[str, Any]]:
+    """Claim (device, unit), and for late uploads (receipt, unit), for the poster rows just
+    inserted; flag the ones that lost.
+
+    `rows` are the inserted response rows in request order, `new_ids` their ids by uuid,
+    `late_receipts` the (link id, issued ms) of the late ones' receipts by uuid, `insert` the
+    dialect's INSERT (it knows ON CONFLICT). Runs inside the batch's write transaction: one
+    INSERT … ON CONFLICT DO NOTHING RETURNING per kind of claim (receipts only for late
+    uploads), plus one UPDATE only when there are repeats. Mutates and returns the repeat rows
+    (`is_repeat`, `flags`), so later steps see the outcome.
+    """
+    posters = [row for row in rows if row["channel"] == Channel.ONLINE]
+    repeats = _claim(conn, insert, DeviceUnitClaim, ("device_id", "unit_id"),
+                     [row for row in posters if row["device_id"]],
+                     lambda row: (row["device_id"], row["unit_id"]))
+    _flag(repeats, REPEAT_DEVICE)
+    if late_receipts:
+        # A repeat from the device does not count anyway: it leaves the receipt to the others.
+        lost = {row["uuid"] for row in repeats}
+        late = [row for row in posters if row["uuid"] in late_receipts
+                and row["uuid"] not in lost]
+        by_receipt = _claim(conn, insert, ReceiptUnitClaim, ("link_id", "issued_ms", "unit_id"),
+                            late, lambda row: (*late_receipts[row["uuid"]], row["unit_id"]))
+        _flag(by_receipt, REPEAT_RECEIPT)
+        repeats.extend(by_receipt)
     if repeats:
-        for row in repeats:
-            row["is_repeat"] = True
-            row["flags"] = [*row["flags"], REPEAT_DEVICE]
         conn.execute(
             update(Response).where(Response.id == bindparam("rid"))
             .values(is_repeat=True, flags=bindparam("new_flags")),
             [{"rid": new_ids[r["uuid"]], "new_flags": r["flags"]} for r in repeats])
     return repeats
+
+
+def _flag(rows: list[dict[str, Any]], flag: str) -> None:
+    for row in rows:
+        row["is_repeat"] = True
+        row["flags"] = [*row["flags"], flag]

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from qr.links import LinkSigner
 
 from ..db import write_connection
-from ..integrity.repeats import REPEAT_DEVICE
+from ..integrity.repeats import REPEAT_DEVICE, REPEAT_RECEIPT
 from ..link_cache import LinkCache, LinkView, read_version
 from .prepare import (
     CONFLICT,
@@ -42,8 +42,8 @@ from .prepare import (
 )
 from .store import store_batch
 
-__all__ = ["CONFLICT", "DUPLICATE", "REJECTED", "REPEAT_DEVICE", "STORED", "BatchError",
-           "ItemResult", "QuestionnaireIndex", "StoreBusy", "content_hash", "echo_id",
+__all__ = ["CONFLICT", "DUPLICATE", "REJECTED", "REPEAT_DEVICE", "REPEAT_RECEIPT", "STORED",
+           "BatchError", "ItemResult", "QuestionnaireIndex", "StoreBusy", "content_hash", "echo_id",
            "merge_batch", "parse_envelope"]
 
 

@@ -90,6 +90,8 @@ class PreparedResponse:
     contact: str | None = None
     #: its campaign pushes ratings to a webhook (an outbox row goes with it)
     push: bool = False
+    #: a late upload's receipt, (link id, issued ms): on posters it counts once per unit
+    late_receipt: tuple[int, int] | None = None
 
 
 def content_hash(campaign_id: int, unit_code: str, data: dict[str, Any]) -> str:
@@ -260,7 +262,7 @@ class Preparer:
         raw = {k: v for k, v in raw.items() if k != "contact"}
         return PreparedResponse(uuid=uuid, row=row, answers=answers, content_hash=digest,
                                 raw=raw, follow_up=follow_up, contact=data["contact"],
-                                push=link.campaign.pushes)
+                                push=link.campaign.pushes, late_receipt=timing.late_receipt)
 
 
 def _check_answers(questionnaire: QuestionnaireIndex,

@@ -77,7 +77,8 @@ def store_batch(conn: Connection,
                         for i in firsts if i.uuid in new_ids])
     inserted = [i.row for i in firsts if i.uuid in new_ids]
     inserted.sort(key=lambda row: order[row["uuid"]])  # request order: the first one counts
-    repeated = claim_first_ratings(conn, insert, inserted, new_ids)
+    late_receipts = {i.uuid: i.late_receipt for i in firsts if i.late_receipt is not None}
+    repeated = claim_first_ratings(conn, insert, inserted, new_ids, late_receipts)
     counting = set(new_ids.values()) - {new_ids[r["uuid"]] for r in repeated}
     if versionable:  # corrections and voids (visit links): what stops counting, old and new
         silent, replaced = apply_versions(
