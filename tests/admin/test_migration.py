@@ -89,3 +89,40 @@ def test_sqlite_table_rebuilds_keep_the_rows_that_point_at_them(tmp_path):
         assert db.session.execute(text("PRAGMA foreign_keys")).scalar() == 1
         db.session.remove()
         db.engine.dispose()
+
+
+def test_receipt_claims_go_to_the_first_counted_late_poster_rating(tmp_path):
+    """Upgrading gives each (receipt, unit) of late poster ratings already stored its claim, so a
+    further upload on a receipt already used is a repeat."""
+    from datetime import datetime, timezone
+
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    app = create_app({"TESTING": True,
+                      "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp_path / "old.db")})
+    issued = "2026-01-01 00:00:00.123000"
+    late = ("insert into responses (id,uuid,campaign_id,unit_id,link_id,channel,created_at,"
+            "received_at,content_hash,flags,is_repeat,meta,receipt_issued_at) values "
+            "({id},'u-{id}',1,1,1,'online','2026-01-01 00:00:00','2026-01-02 00:00:00','h',"
+            "'{flags}',{repeat},'{{}}','{issued}')")
+    with app.app_context():
+        upgrade(revision="323140e8df5f")
+        for statement in OLD_ROWS:
+            db.session.execute(text(statement))
+        db.session.commit()
+        upgrade(revision="c4e8f1a2b3d6")
+        for rid, flags, repeat in [(2, '["late_upload", "repeat_device"]', 1),
+                                   (3, '["late_upload"]', 0), (4, '["late_upload"]', 0),
+                                   (5, "[]", 0)]:
+            db.session.execute(text(late.format(id=rid, flags=flags, repeat=repeat,
+                                                issued=issued)))
+        db.session.commit()
+        db.session.remove()
+        upgrade()
+        claims = db.session.execute(text("select link_id, issued_ms, unit_id, response_uuid "
+                                         "from receipt_unit_claims")).all()
+        db.session.remove()
+        db.engine.dispose()
+    ms = round(datetime(2026, 1, 1, 0, 0, 0, 123000, timezone.utc).timestamp() * 1000)
+    assert [tuple(c) for c in claims] == [(1, ms, 1, "u-3")]
