@@ -59,19 +59,24 @@ class ReceiptUnitClaim(Base):
     response_uuid: Mapped[str] = mapped_column(String(36))
 
 
+def _key_names(table: type[Base]) -> tuple[str, ...]:
+    """The claim table's primary key columns, in order (a claim's key gives their values)."""
+    return tuple(c.name for c in table.__table__.primary_key.columns)
+
+
 @cache
 def _claim_statement(insert: Any, table: type[Base]) -> Any:
     """A claim INSERT, built once per dialect and table (a sync batch then only binds its rows)."""
-    key = [c for c in table.__table__.primary_key.columns]  # type: ignore[attr-defined]
-    return (insert(table).on_conflict_do_nothing(index_elements=[c.name for c in key])
-            .returning(*key))
+    names = _key_names(table)
+    return (insert(table).on_conflict_do_nothing(index_elements=list(names))
+            .returning(*(table.__table__.c[name] for name in names)))
 
 
-def _claim(conn: Connection, insert: Any, table: type[Base], names: tuple[str, ...],
-           rows: list[dict[str, Any]],
+def _claim(conn: Connection, insert: Any, table: type[Base], rows: list[dict[str, Any]],
            key: Callable[[dict[str, Any]], tuple[Hashable, ...]]) -> list[dict[str, Any]]:
-    """Claim `key(row)` (values of the claim table's key columns `names`) for each row, the first
-    in request order winning; return the rows that lost, to a claim held or to an earlier row."""
+    """Claim `key(row)` (the values of `table`'s key columns) for each row, the first in request
+    order winning; return the rows that lost, to a claim already held or to an earlier row."""
+    names = _key_names(table)
     candidates: dict[tuple[Hashable, ...], dict[str, Any]] = {}
     lost: list[dict[str, Any]] = []
     for row in rows:
@@ -105,17 +110,18 @@ def claim_first_ratings(conn: Connection, insert: Any, rows: list[dict[str, Any]
     (`is_repeat`, `flags`), so later steps see the outcome.
     """
     posters = [row for row in rows if row["channel"] == Channel.ONLINE]
-    repeats = _claim(conn, insert, DeviceUnitClaim, ("device_id", "unit_id"),
-                     [row for row in posters if row["device_id"]],
+    repeats = _claim(conn, insert, DeviceUnitClaim, [row for row in posters if row["device_id"]],
                      lambda row: (row["device_id"], row["unit_id"]))
     _flag(repeats, REPEAT_DEVICE)
     if late_receipts:
         # A repeat from the device does not count anyway: it leaves the receipt to the others.
+        # (A receipt repeat keeps any device claim it won: its device's later ratings of the
+        # unit are repeats, as they would be had it counted.)
         lost = {row["uuid"] for row in repeats}
         late = [row for row in posters if row["uuid"] in late_receipts
                 and row["uuid"] not in lost]
-        by_receipt = _claim(conn, insert, ReceiptUnitClaim, ("link_id", "issued_ms", "unit_id"),
-                            late, lambda row: (*late_receipts[row["uuid"]], row["unit_id"]))
+        by_receipt = _claim(conn, insert, ReceiptUnitClaim, late,
+                            lambda row: (*late_receipts[row["uuid"]], row["unit_id"]))
         _flag(by_receipt, REPEAT_RECEIPT)
         repeats.extend(by_receipt)
     if repeats:
