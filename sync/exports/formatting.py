@@ -25,6 +25,7 @@ from sqlalchemy import (
     type_coerce,
 )
 
+from ..integrity.flags import FLAG_LABELS
 from ..models import Answer, Response
 from ..reports.filters import REPORT_TZ, REPORT_TZ_OFFSET_HOURS
 from .table import AFTER_BLANKS, FORMULA_PREFIXES
@@ -91,21 +92,25 @@ def labelled(expr: Any, labels: Mapping[Any, str], otherwise: Any = "") -> Colum
 
 
 def flags_text(dialect: str, guard: bool) -> ColumnElement[str]:
-    """Review flags (a JSON list) as "a,b"; most responses have none."""
+    """Review flags (a JSON list) as "a,b" of their labels; most responses have none."""
     if dialect == "postgresql":
         element = func.json_array_elements_text(Response.flags).table_valued(
             "value", with_ordinality="position").render_derived("flag")
         from sqlalchemy.dialects.postgresql import aggregate_order_by
 
-        joined = select(func.string_agg(element.c.value, aggregate_order_by(
+        joined = select(func.string_agg(_flag_label(element.c.value), aggregate_order_by(
             literal(","), element.c.position))).scalar_subquery()
         empty = func.json_array_length(Response.flags) == 0
     else:
         element = func.json_each(type_coerce(Response.flags, Text)).table_valued("value")
-        joined = select(func.group_concat(element.c.value, ",")).scalar_subquery()
+        joined = select(func.group_concat(_flag_label(element.c.value), ",")).scalar_subquery()
         empty = type_coerce(Response.flags, Text) == "[]"
     return type_coerce(case((or_(Response.flags.is_(None), empty), ""),
                             else_=cell(joined, dialect, guard)), Text)
+
+
+def _flag_label(code: ColumnElement[str]) -> ColumnElement[str]:
+    return labelled(code, FLAG_LABELS, code)
 
 
 def answer_levels(columns: Sequence[Sequence[int]]) -> list[ColumnElement[Any]]:

@@ -19,6 +19,7 @@ from sync.exports.formatting import WHITESPACE, csv_field, guarded
 from sync.exports.formatting import local_time as local_time_sql
 from sync.exports.responses import responses_table
 from sync.exports.table import AFTER_BLANKS, FORMULA_PREFIXES, TIME_FORMAT, neutralise
+from sync.integrity.flags import flag_label
 from sync.integrity.signals import campaign_signals
 from sync.models import (
     CHANNEL_LABELS,
@@ -149,7 +150,7 @@ def expected_rows(session, campaign: Campaign, guard: bool, with_signals: bool, 
                local_time(r.received_at).strftime(TIME_FORMAT),
                *[g(labels[by_item[i.id]]) if i.id in by_item else "" for i in items],
                g(identities[identity]) if identity in identities else g(identity),
-               g(r.comment or ""), g(",".join(r.flags or [])), "是" if r.excluded_at else "",
+               g(r.comment or ""), g(",".join(flag_label(f) for f in r.flags or [])), "是" if r.excluded_at else "",
                g(r.exclusion_reason or "")]
         if signals is not None:
             flagged = signals.get(r.id)
@@ -177,7 +178,7 @@ def test_csv_is_the_reference_byte_for_byte(session, hostile, threads, page_size
     # the hostile cells really are there, guarded, and the ties and signals with them
     assert len(expected) == 12 and len({r[0] for r in expected}) == 12
     cells = {cell for row in expected for cell in row}
-    assert {"'+uuid-formula", "'=1+1", "'\u3000-2", "'@excluded,\"why\"", "'=flag,repeat_device",
+    assert {"'+uuid-formula", "'=1+1", "'\u3000-2", "'@excluded,\"why\"", "'=flag,同一手机重复评议",
             "'-unknown", "'\t=ZF01", "' {=市场监管局}", "'@税务局", "'+青山村,\"一组\"",
             "'=基本,\"满意\"", "'@乡村,\"帮扶\"", "'=标题,\"年度\"\n评议", "人社局,二处"} <= cells
     assert any(cell.startswith("全部最低档") for cell in cells)
