@@ -43,7 +43,8 @@ def upgrade():
                   responses.c.flags, responses.c.receipt_issued_at)
         .where(responses.c.channel == 'online', responses.c.is_repeat.is_(False),
                responses.c.receipt_issued_at.is_not(None))
-        .order_by(responses.c.id))
+        .order_by(responses.c.id)
+        .execution_options(yield_per=5000))  # a city store holds a million poster ratings
     rows = {}
     for uuid, link_id, unit_id, flags, issued in found:
         if 'late_upload' not in (flags or []):
