@@ -3,10 +3,10 @@ abused poster link stops whoever is stuffing it, new rating ids and device ids o
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from concurrency import all_at_once
 from sqlalchemy import select
 
 from sync.db import write_transaction
@@ -138,24 +138,12 @@ def test_concurrent_late_batches_on_one_receipt_count_once(app, session, revoked
                                                            make_item, round_):
     campaign, token, receipt, opened = revoked_poster
     items = [late(make_item, token, receipt, opened) for _ in range(4)]
-    barrier = threading.Barrier(len(items))
-    statuses: list[str | None] = [None] * len(items)
-    errors: list[BaseException] = []
 
-    def rate(k: int) -> None:
-        try:
-            client = app.test_client()  # its own request, hence its own connection
-            barrier.wait()
-            statuses[k] = post(client, [items[k]], device_id=f"phone-{k}")[0]["status"]
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+    def rate(k: int) -> str:
+        client = app.test_client()  # its own request, hence its own connection
+        return post(client, [items[k]], device_id=f"phone-{k}")[0]["status"]
 
-    threads = [threading.Thread(target=rate, args=(k,)) for k in range(len(items))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors
+    statuses = all_at_once(rate, len(items))
     assert statuses == ["stored"] * len(items)
 
     stored = flags(session)

@@ -3,9 +3,8 @@ ratings race each other on PostgreSQL."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
+from concurrency import all_at_once
 from sqlalchemy import select
 
 from sync.integrity.repeats import REPEAT_DEVICE, DeviceUnitClaim
@@ -34,26 +33,13 @@ def test_eight_simultaneous_ratings_from_one_device_count_once(app, session, pos
                                                                round_):
     campaign, token = poster
     items = [make_item(token) for _ in range(8)]
-    barrier = threading.Barrier(len(items))
-    statuses: list[str | None] = [None] * len(items)
-    errors: list[BaseException] = []
 
-    def rate(k: int) -> None:
-        try:
-            client = app.test_client()
-            barrier.wait()
-            reply = post(client, [items[k]])
-            assert reply.status_code == 200, reply.get_data(as_text=True)
-            statuses[k] = reply.json["results"][0]["status"]
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+    def rate(k: int) -> str:
+        reply = post(app.test_client(), [items[k]])  # its own request, hence its own connection
+        assert reply.status_code == 200, reply.get_data(as_text=True)
+        return reply.json["results"][0]["status"]
 
-    threads = [threading.Thread(target=rate, args=(k,)) for k in range(len(items))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors
+    statuses = all_at_once(rate, len(items))
     assert statuses == ["stored"] * 8  # every rating kept
 
     session.rollback()  # see what the threads committed
