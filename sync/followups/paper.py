@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -176,14 +177,23 @@ class Mismatch:
 FIELD_LABELS = {"unit": "评议对象", "digits": "评价", "identity": "身份", "comment": "意见建议"}
 
 
-def double_entry_state(session: Session, campaign: Campaign) -> tuple[list[Mismatch], list[str]]:
-    """(sheets whose two keyings differ or lack a pass, sheets that agree and await merging)."""
+def double_entry_state(session: Session, campaign: Campaign,
+                       unit_codes: Collection[str] | None = None,
+                       ) -> tuple[list[Mismatch], list[str]]:
+    """(sheets whose two keyings differ or lack a pass, sheets that agree and await merging).
+
+    `unit_codes` limits both lists to sheets whose every keyed pass names one of those units (a
+    secretary's): another unit's ratings and comments are never shown to them. None: all sheets.
+    """
     by_sheet: dict[str, dict[int, PaperEntry]] = {}
     for entry in session.scalars(select(PaperEntry).where(PaperEntry.campaign_id == campaign.id)
                                  .order_by(PaperEntry.sheet_no)):
         by_sheet.setdefault(entry.sheet_no, {})[entry.pass_no] = entry
     mismatches, agreed = [], []
     for sheet_no, passes in by_sheet.items():
+        if unit_codes is not None and any(p.payload.get("unit") not in unit_codes
+                                          for p in passes.values()):
+            continue
         first, second = passes.get(1), passes.get(2)
         if first and second and first.payload == second.payload:
             if first.merged_at is None:

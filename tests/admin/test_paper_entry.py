@@ -141,3 +141,33 @@ def test_double_entry_lists_mismatches_and_merges_agreed_sheets(
     assert len(session.scalars(select(Response)).all()) == 1
     actions = [e.action for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
     assert actions.count("paper.stage") == 5 and actions.count("paper.merge_agreed") == 1
+
+
+def test_secretary_sees_only_their_units_sheets_in_double_entry(client, make_campaign, make_user,
+                                                                login):
+    """Another unit's keyed ratings and comments never reach a secretary's mismatch list."""
+    campaign = make_campaign()
+    zf01 = next(u for u in campaign.units if u.code == "ZF01")
+    make_user("admin")
+    make_user("zf01", Role.SECRETARY, units=[zf01])
+    login("admin")
+    assert _key(client, campaign, "77", "55555", unit="ZF02", comment="人社局态度恶劣",
+                mode="double").status_code == 302
+    assert _key(client, campaign, "78", "11111", unit="ZF01", comment="市场监管局很好",
+                mode="double").status_code == 302
+    client.post("/admin/logout", data={"csrf_token": csrf_from(client, "/admin/followups")})
+    login("zf01")
+    # the secretary's second pass of sheet 77 names their own unit: still nothing of ZF02 shown
+    assert _key(client, campaign, "77", "11111", unit="ZF01", mode="double",
+                pass_no=2).status_code == 302
+    page = client.get(f"/admin/campaigns/{campaign.id}/paper/mismatches")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "人社局态度恶劣" not in text and "ZF02" not in text and "55555" not in text
+    assert "市场监管局很好" in text and "不一致或只录了一遍的问卷（1）" in text
+    assert "仅显示本单位的问卷" in text
+    client.post("/admin/logout", data={"csrf_token": csrf_from(client, "/admin/followups")})
+    login("admin")
+    text = client.get(f"/admin/campaigns/{campaign.id}/paper/mismatches").get_data(as_text=True)
+    assert "人社局态度恶劣" in text and "不一致或只录了一遍的问卷（2）" in text
+    assert "仅显示本单位的问卷" not in text

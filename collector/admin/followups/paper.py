@@ -13,7 +13,7 @@ from sync.followups.paper import (
     stage_sheet,
     store_sheet,
 )
-from sync.models import Campaign
+from sync.models import Campaign, User
 
 from ...audit import audit
 from ...auth import can_access_campaign, current_user, login_required
@@ -32,6 +32,11 @@ def _campaign(campaign_id: int) -> Campaign:
     if campaign is None or user is None or not can_access_campaign(user, campaign):
         abort(404)
     return campaign
+
+
+def _unit_codes(user: User, campaign: Campaign) -> set[str]:
+    """Codes of the secretary's units in this campaign (codes are unique per campaign only)."""
+    return {u.code for u in user.units if u.campaign_id == campaign.id}
 
 
 def _mode() -> tuple[str, int]:
@@ -60,8 +65,7 @@ def paper_entry(campaign_id: int):  # type: ignore[no-untyped-def]
             keyed = clean_keyed(values.get("sheet_no", ""), values.get("unit", ""),
                                 values.get("digits", ""), values.get("identity", ""),
                                 values.get("comment", ""))
-            if not user.is_admin and keyed.unit not in {
-                    u.code for u in user.units if u.campaign_id == campaign.id}:
+            if not user.is_admin and keyed.unit not in _unit_codes(user, campaign):
                 raise PaperError("只能录入本单位的问卷。")
             if mode == "double":
                 stage_sheet(db.session, campaign, keyed, pass_no, user)
@@ -107,6 +111,9 @@ def paper_mismatches(campaign_id: int):  # type: ignore[no-untyped-def]
         db.session.commit()
         flash(f"已提交 {len(outcomes)} 份两遍一致的问卷。")
         return redirect(url_for("admin.paper_mismatches", campaign_id=campaign.id))
-    mismatches, agreed = double_entry_state(db.session, campaign)
+    # A secretary sees only sheets keyed for their own units of this campaign.
+    mine = None if user.is_admin else _unit_codes(user, campaign)
+    mismatches, agreed = double_entry_state(db.session, campaign, mine)
     return render_template("admin/followups/paper_mismatches.html", campaign=campaign,
-                           mismatches=mismatches, agreed=agreed, labels=FIELD_LABELS)
+                           mismatches=mismatches, agreed=agreed, labels=FIELD_LABELS,
+                           own_units_only=mine is not None)
