@@ -20,6 +20,7 @@ FAIL_BEFORE = "500 before storing"
 FAIL_AFTER = "500 after storing"
 DROP_AFTER = "drop the connection after storing"
 PORTAL = "a captive portal's 200 page instead of the API"
+STALL_AFTER = "store, send the answer's headers, then stall its body (a weak signal)"
 
 
 class FaultInjector:
@@ -33,6 +34,8 @@ class FaultInjector:
         self._poison: bytes | None = None
         self.poisoned = 0
         self._lock = threading.Lock()
+        #: set to let every stalled answer finish (the fixture sets it when the test ends)
+        self.unstall = threading.Event()
 
     def fail_next_uploads(self, fault: str, times: int = 1) -> None:
         with self._lock:
@@ -85,10 +88,19 @@ class FaultInjector:
         if fault == FAIL_AFTER:
             start_response("500 INTERNAL SERVER ERROR", [("Content-Type", "application/json")])
             return [b'{"error": "injected failure"}']
+        if fault == STALL_AFTER:
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return self._stalled(body)
         # DROP_AFTER: close the socket under werkzeug; its write then fails and it moves on.
         environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
         start_response("200 OK", [("Content-Type", "application/json")])
         return [body]
+
+
+    def _stalled(self, body: bytes) -> Iterator[bytes]:
+        yield b" "  # the headers and a first byte go out (JSON allows leading blanks) ...
+        self.unstall.wait(120)  # ... and the rest does not come while the test runs
+        yield body
 
 
 class LiveServer:
@@ -108,6 +120,7 @@ def live_server(app) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
     try:
         yield LiveServer(f"http://127.0.0.1:{server.server_port}", faults)
     finally:
+        faults.unstall.set()
         server.shutdown()
         server.server_close()
         thread.join(10)

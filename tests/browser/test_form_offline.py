@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sync.links import revoke_link
 from sync.models import Answer, Channel, Conflict, Response
 
-from .conftest import DROP_AFTER, FAIL_AFTER, FAIL_BEFORE, PORTAL
+from .conftest import DROP_AFTER, FAIL_AFTER, FAIL_BEFORE, PORTAL, STALL_AFTER
 from .formpage import (
     fill,
     pending,
@@ -232,6 +232,52 @@ def test_rate_limited_uploads_lose_nothing_and_drain_later(app, client, live_ser
 
     app.config["ADDRESS_RATE_LIMIT"] = "600 per minute"  # the hall's rush is over
     wait_pending(page, 0)  # the backoff timer retries on its own
+    rows = stored(session)
+    assert len(rows) == 3 and len({r.uuid for r in rows}) == 3
+    assert page.locator("#pb").is_hidden()
+
+
+def run_clock_until(page, done: str, step_ms: int = 5_000, steps: int = 40) -> None:  # type: ignore[no-untyped-def]
+    """Move the page's installed fake clock on in steps until `done` (a JS expression) holds."""
+    for _ in range(steps):
+        if page.evaluate(f"() => {done}"):
+            return
+        page.clock.run_for(step_ms)
+        page.wait_for_timeout(100)  # let network answers and storage callbacks land
+    assert page.evaluate(f"() => {done}"), done
+
+
+@pytest.mark.parametrize("abort", [True, False], ids=["AbortController", "old webview"])
+def test_an_answer_that_stalls_midway_never_holds_the_queue(abort, live_server, new_context,
+                                                              make_campaign, make_link, session):
+    """The server stored the batch and its answer's headers arrived, then the weak signal stalls
+    the body for good: the phone gives up on that answer like on any other lost one, and the next
+    pass drains the queue (the server answers duplicate: nothing counted twice). Old webviews
+    without AbortController must give up too."""
+    campaign = make_campaign()
+    _, token = make_link(campaign, ["ZF01"], channel=Channel.VISIT, visit_place="红星村")
+    context = new_context(service_workers="block")
+    if not abort:
+        context.add_init_script("delete window.AbortController")
+    page = context.new_page()
+    page.clock.install()
+    page.goto(f"{live_server.url}/s/{token}")
+    wait_ready(page)
+    context.set_offline(True)
+    for n in range(3):
+        rate_visit(page, n)
+    live_server.faults.fail_next_uploads(STALL_AFTER)
+
+    context.set_offline(False)
+    page.wait_for_function("() => document.getElementById('st').textContent === '正在上传 3 份…'")
+    for _ in range(100):  # the server stores the batch, then its answer stalls
+        if live_server.faults.sync_bodies:
+            break
+        page.wait_for_timeout(100)
+    assert len(stored(session)) == 3  # stored, but the phone has not heard so
+    assert pending(page) == 3
+
+    run_clock_until(page, "document.documentElement.dataset.pending === '0'")
     rows = stored(session)
     assert len(rows) == 3 and len({r.uuid for r in rows}) == 3
     assert page.locator("#pb").is_hidden()

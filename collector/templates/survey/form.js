@@ -227,6 +227,28 @@ function failedAlone(item, pass, status) {  // the server failed on this one ite
   });
 }
 
+// Send one batch; resolve with the answer's status and its body (parsed JSON, else {}).
+// The time limit covers the body too: on a weak signal an answer can stall after its headers,
+// and a pass that waits for it forever would hold the queue until the page is reopened.
+function post(batch) {
+  var ctl = window.AbortController && new AbortController(), limit;
+  var late = new Promise(function (ok, no) {
+    limit = setTimeout(function () { if (ctl) ctl.abort(); no(new Error("上传超时")); }, 60000);
+  });
+  var answer = devReady.then(function () {
+    return fetch(C.sync, {
+      method: "POST", credentials: "same-origin", signal: ctl ? ctl.signal : undefined,
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ device_id: dev, responses: batch.map(wire) })
+    });
+  }).then(function (res) {
+    return res.json().catch(function () { return {}; })
+      .then(function (body) { return { status: res.status, ok: res.ok, body: body || {} }; });
+  });
+  return Promise.race([answer, late]).then(function (res) { clearTimeout(limit); return res; },
+                                           function (err) { clearTimeout(limit); throw err; });
+}
+
 function step(pass) {
   busy = true;
   all().then(function (items) {
@@ -246,16 +268,8 @@ function step(pass) {
       return render();
     }
     say("正在上传 " + batch.length + " 份…");
-    var ctl = window.AbortController && new AbortController();
-    var limit = ctl && setTimeout(function () { ctl.abort(); }, 60000);
-    return devReady.then(function () {
-      return fetch(C.sync, {
-        method: "POST", credentials: "same-origin", signal: ctl ? ctl.signal : undefined,
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ device_id: dev, responses: batch.map(wire) })
-      });
-    }).then(function (res) {
-      clearTimeout(limit);
+    return post(batch).then(function (res) {
+      var body = res.body;
       // The server asks for time (busy, store down, rate limit), not for a smaller batch.
       if (res.status === 503 || res.status === 408 || res.status === 429) {
         throw new Error("服务器暂时无法接收（" + res.status + "）");
@@ -264,20 +278,18 @@ function step(pass) {
         if (batch.length > 1) { size = Math.ceil(batch.length / 2); return null; }
         return failedAlone(batch[0], pass, res.status);
       }
-      return res.json().catch(function () { return {}; }).then(function (body) {
-        if (res.ok && body.results) {
-          size = BATCH; sent = true; pass.progress = true;
-          return settle(batch, body.results).then(function () { return kset("last", Date.now()); });
-        }
-        // Not our API's answer (a captive portal, a proxy's page): try again later.
-        if (res.ok || !body.error) throw new Error("服务器应答异常（" + res.status + "）");
-        // The server refused the batch whole: halve it until the one item it refuses stands alone.
-        if (batch.length > 1) { size = Math.ceil(batch.length / 2); return null; }
-        batch[0].bad = "rejected"; batch[0].why = body.error || "服务器拒收（" + res.status + "）";
-        delete batch[0].err;
-        size = BATCH;
-        return put(batch[0]);
-      });
+      if (res.ok && body.results) {
+        size = BATCH; sent = true; pass.progress = true;
+        return settle(batch, body.results).then(function () { return kset("last", Date.now()); });
+      }
+      // Not our API's answer (a captive portal, a proxy's page): try again later.
+      if (res.ok || !body.error) throw new Error("服务器应答异常（" + res.status + "）");
+      // The server refused the batch whole: halve it until the one item it refuses stands alone.
+      if (batch.length > 1) { size = Math.ceil(batch.length / 2); return null; }
+      batch[0].bad = "rejected"; batch[0].why = body.error || "服务器拒收（" + res.status + "）";
+      delete batch[0].err;
+      size = BATCH;
+      return put(batch[0]);
     }).then(function () {
       if (pass.progress) fails = 0;
       step(pass);
