@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 from sqlalchemy import func, select
 
@@ -281,3 +283,35 @@ def test_an_answer_that_stalls_midway_never_holds_the_queue(abort, live_server, 
     rows = stored(session)
     assert len(rows) == 3 and len({r.uuid for r in rows}) == 3
     assert page.locator("#pb").is_hidden()
+
+
+@pytest.mark.parametrize("skew", [timedelta(hours=-3), timedelta(minutes=40)],
+                         ids=["phone behind", "phone ahead"])
+def test_a_phone_with_a_wrong_clock_still_gets_its_ratings_in(skew, live_server, new_context,
+                                                                make_campaign, make_link,
+                                                                session):
+    """The server refuses a filling time before the form was opened or in its future. A phone
+    whose clock is off learns by how much from the server's Date header and resends the rating
+    stamped by the server's clock (keeping its own reading in meta); the rating is not left
+    refused for ever, and a poster rater is not told 已评议 for a rating that never counted."""
+    campaign = make_campaign()
+    _, token = make_link(campaign, ["ZF01"], channel=Channel.VISIT, visit_place="红星村")
+    context = new_context(service_workers="block")
+    page = context.new_page()
+    page.clock.install(time=datetime.now(timezone.utc) + skew)
+    page.goto(f"{live_server.url}/s/{token}")
+    wait_ready(page)
+    context.set_offline(True)
+    for n in range(3):
+        rate_visit(page, n)
+    context.set_offline(False)
+    wait_pending(page, 0)
+    assert page.locator("#pb").is_hidden(), page.locator("#bad").inner_text()
+    rows = stored(session)
+    assert len(rows) == 3
+    for row in rows:
+        stamped = row.created_at if row.created_at.tzinfo else row.created_at.replace(
+            tzinfo=timezone.utc)
+        assert abs(stamped - datetime.now(timezone.utc)) < timedelta(minutes=2)
+        phone = datetime.fromisoformat(row.meta["phone_created_at"].replace("Z", "+00:00"))
+        assert abs(phone - stamped - skew) < timedelta(minutes=2)

@@ -185,15 +185,34 @@ f.addEventListener("submit", function (e) {
 });
 
 // --- uploading the queue ---
+// The server refuses a filling time in its future or before the form was opened (the phone's
+// clock is evidence, never authority). A phone whose clock is simply off learns by how much from
+// the server's Date header and restamps the rating by the server's clock, keeping its own
+// reading in meta: the same rating (the server's "same content" ignores the time), resent.
+var CLOCK_CODES = { future_time: 1, before_receipt: 1 };
+function restamp(item, clock) {  // true when the item now carries a different time
+  if (!(Math.abs(clock) >= 60000)) return false;  // the clock is right (or unknown): it stands
+  item.meta = item.meta || {};
+  var phone = item.meta.phone_created_at || item.created_at, at = Date.parse(phone) + clock;
+  if (isNaN(at) || Math.abs(at - Date.parse(item.created_at)) < 60000) return false;
+  item.meta.phone_created_at = phone;
+  item.created_at = new Date(at).toISOString();
+  return true;
+}
+
 // A batch the server refuses whole (4xx) or fails on (5xx) is halved until the item at fault stands
 // alone. A lone item the server keeps failing on is set aside ("err") and retried alone, least
 // recently tried first, after the others: one bad item never holds back the rest of the queue.
-function settle(batch, results) {  // apply the server's per-item answers, in request order
+function settle(batch, results, clock) {  // apply the server's per-item answers, in request order
   var up = {};
   return Promise.all(batch.map(function (item, i) {
     var r = results[i] || {};
     if (r.id !== item.id && r.status !== "rejected") return null;  // not an answer about this item
     if (r.status === "stored" || r.status === "duplicate") { up[item.id] = 1; return del(item.id); }
+    if (r.status === "rejected" && CLOCK_CODES[r.code] && restamp(item, clock)) {
+      delete item.err;
+      return put(item);  // not refused: this pass sends it again
+    }
     if (r.status === "rejected" || r.status === "conflict") {
       item.bad = r.status; item.why = r.error || r.status; delete item.err;
       return put(item);
@@ -227,7 +246,8 @@ function failedAlone(item, pass, status) {  // the server failed on this one ite
   });
 }
 
-// Send one batch; resolve with the answer's status and its body (parsed JSON, else {}).
+// Send one batch; resolve with the answer's status, its body (parsed JSON, else {}) and how far
+// the server's clock is ahead of this phone's (ms, NaN without a Date header).
 // The time limit covers the body too: on a weak signal an answer can stall after its headers,
 // and a pass that waits for it forever would hold the queue until the page is reopened.
 function post(batch) {
@@ -243,7 +263,10 @@ function post(batch) {
     });
   }).then(function (res) {
     return res.json().catch(function () { return {}; })
-      .then(function (body) { return { status: res.status, ok: res.ok, body: body || {} }; });
+      .then(function (body) {
+        return { status: res.status, ok: res.ok, body: body || {},
+                 clock: Date.parse(res.headers.get("Date")) - Date.now() };
+      });
   });
   return Promise.race([answer, late]).then(function (res) { clearTimeout(limit); return res; },
                                            function (err) { clearTimeout(limit); throw err; });
@@ -280,7 +303,7 @@ function step(pass) {
       }
       if (res.ok && body.results) {
         size = BATCH; sent = true; pass.progress = true;
-        return settle(batch, body.results).then(function () { return kset("last", Date.now()); });
+        return settle(batch, body.results, res.clock).then(function () { return kset("last", Date.now()); });
       }
       // Not our API's answer (a captive portal, a proxy's page): try again later.
       if (res.ok || !body.error) throw new Error("服务器应答异常（" + res.status + "）");
