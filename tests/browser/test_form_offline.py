@@ -315,3 +315,29 @@ def test_a_phone_with_a_wrong_clock_still_gets_its_ratings_in(skew, live_server,
         assert abs(stamped - datetime.now(timezone.utc)) < timedelta(minutes=2)
         phone = datetime.fromisoformat(row.meta["phone_created_at"].replace("Z", "+00:00"))
         assert abs(phone - stamped - skew) < timedelta(minutes=2)
+
+
+def test_an_indexeddb_that_never_opens_does_not_hang_the_form(live_server, new_context,
+                                                               make_campaign, make_link,
+                                                               session):
+    """Some WebKit builds (iOS 14.6 WKWebView, WeChat's browser there) leave indexedDB.open
+    unanswered. The form must not wait for it for ever: it keeps the rating in localStorage,
+    says so, and uploads the queue."""
+    campaign = make_campaign()
+    _, token = make_link(campaign, ["ZF01"], channel=Channel.VISIT, visit_place="红星村")
+    context = new_context(service_workers="block")
+    context.add_init_script("IDBFactory.prototype.open = function () { return {}; };")
+    page = context.new_page()
+    page.goto(f"{live_server.url}/s/{token}")
+    wait_ready(page)
+    context.set_offline(True)
+    rate_visit(page, 0)
+    rate_visit(page, 1)
+    page.wait_for_function("() => document.getElementById('st').textContent === '第 2 份已保存在本机，联网后自动上传。'")
+    assert len(page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('pq:'))")) == 2
+
+    context.set_offline(False)
+    wait_pending(page, 0)
+    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('pq:'))") == []
+    rows = stored(session)
+    assert len(rows) == 2 and len({r.uuid for r in rows}) == 2

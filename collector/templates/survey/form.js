@@ -33,6 +33,9 @@ function when(ms) {
 
 // --- storage: IndexedDB when it opens, localStorage beside it, memory as the last resort ---
 var ready = new Promise(function (ok) {
+  // Some WebKit builds never answer indexedDB.open: after 3 s go on without it (localStorage);
+  // should it open later, new items go there and the queue reads both.
+  setTimeout(ok, 3000);
   try {
     var r = indexedDB.open("pingyi", 1);
     r.onupgradeneeded = function () {
