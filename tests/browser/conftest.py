@@ -20,6 +20,9 @@ FAIL_BEFORE = "500 before storing"
 FAIL_AFTER = "500 after storing"
 DROP_AFTER = "drop the connection after storing"
 PORTAL = "a captive portal's 200 page instead of the API"
+#: a JSON refusal not about the items, as the app answers a path it does not serve (a deploy
+#: in progress, a proxy routing to the wrong place): "json 404", "json 403", …
+REFUSE = "json {}"
 STALL_AFTER = "store, send the answer's headers, then stall its body (a weak signal)"
 
 
@@ -69,6 +72,10 @@ class FaultInjector:
         if fault == FAIL_BEFORE:
             start_response("500 INTERNAL SERVER ERROR", [("Content-Type", "application/json")])
             return [b'{"error": "injected failure"}']
+        if fault and fault.startswith("json "):
+            status = int(fault[5:])
+            start_response(f"{status} REFUSED", [("Content-Type", "application/json")])
+            return [json.dumps({"error": "页面不存在。"}, ensure_ascii=False).encode()]
         if fault == PORTAL:
             start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
             return ["<html><body>请先登录免费 WiFi</body></html>".encode()]

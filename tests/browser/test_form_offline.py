@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sync.links import revoke_link
 from sync.models import Answer, Channel, Conflict, Response
 
-from .conftest import DROP_AFTER, FAIL_AFTER, FAIL_BEFORE, PORTAL, STALL_AFTER
+from .conftest import DROP_AFTER, FAIL_AFTER, FAIL_BEFORE, PORTAL, REFUSE, STALL_AFTER
 from .formpage import (
     fill,
     pending,
@@ -339,5 +339,30 @@ def test_an_indexeddb_that_never_opens_does_not_hang_the_form(live_server, new_c
     context.set_offline(False)
     wait_pending(page, 0)
     assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('pq:'))") == []
+    rows = stored(session)
+    assert len(rows) == 2 and len({r.uuid for r in rows}) == 2
+
+
+@pytest.mark.parametrize("status", [401, 403, 404, 405, 410])
+def test_a_refusal_not_about_the_items_refuses_none_of_them(status, live_server, new_context,
+                                                              make_campaign, make_link, session):
+    """A JSON 4xx other than a bad batch (400/422) or too large (413) says nothing about the
+    ratings: the phone waits and tries again; it never splits the batch down to single items and
+    marks each one refused for good."""
+    campaign = make_campaign()
+    _, token = make_link(campaign, ["ZF01"], channel=Channel.VISIT, visit_place="红星村")
+    context = new_context(service_workers="block")
+    page = context.new_page()
+    page.goto(f"{live_server.url}/s/{token}")
+    wait_ready(page)
+    context.set_offline(True)
+    for n in range(2):
+        rate_visit(page, n)
+    live_server.faults.fail_next_uploads(REFUSE.format(status), times=2)
+
+    context.set_offline(False)
+    wait_pending(page, 0)
+    assert live_server.faults.faults_left == 0
+    assert page.locator("#pb").is_hidden(), page.locator("#bad").inner_text()
     rows = stored(session)
     assert len(rows) == 2 and len({r.uuid for r in rows}) == 2

@@ -193,6 +193,7 @@ f.addEventListener("submit", function (e) {
 // the server's Date header and restamps the rating by the server's clock, keeping its own
 // reading in meta: the same rating (the server's "same content" ignores the time), resent.
 var CLOCK_CODES = { future_time: 1, before_receipt: 1 };
+var REFUSED = { 400: 1, 413: 1, 422: 1 };  // the answers that blame the batch sent (bad, too large)
 function restamp(item, clock) {  // true when the item now carries a different time
   if (!(Math.abs(clock) >= 60000)) return false;  // the clock is right (or unknown): it stands
   item.meta = item.meta || {};
@@ -308,8 +309,9 @@ function step(pass) {
         size = BATCH; sent = true; pass.progress = true;
         return settle(batch, body.results, res.clock).then(function () { return kset("last", Date.now()); });
       }
-      // Not our API's answer (a captive portal, a proxy's page): try again later.
-      if (res.ok || !body.error) throw new Error("服务器应答异常（" + res.status + "）");
+      // Not our API's answer (a captive portal, a proxy's page), or a refusal that is not about
+      // what was sent (401/403/404/405/410: a proxy, a deploy in progress): try again later.
+      if (res.ok || !body.error || !REFUSED[res.status]) throw new Error("服务器应答异常（" + res.status + "）");
       // The server refused the batch whole: halve it until the one item it refuses stands alone.
       if (batch.length > 1) { size = Math.ceil(batch.length / 2); return null; }
       batch[0].bad = "rejected"; batch[0].why = body.error || "服务器拒收（" + res.status + "）";
