@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from sync.links import revoke_link
-from sync.models import Answer, Channel, Conflict, Response
+from sync.models import Answer, CampaignStatus, Channel, Conflict, Response
 
 from .conftest import DROP_AFTER, FAIL_AFTER, FAIL_BEFORE, PORTAL, REFUSE, STALL_AFTER
 from .formpage import (
@@ -366,3 +366,35 @@ def test_a_refusal_not_about_the_items_refuses_none_of_them(status, live_server,
     assert page.locator("#pb").is_hidden(), page.locator("#bad").inner_text()
     rows = stored(session)
     assert len(rows) == 2 and len({r.uuid for r in rows}) == 2
+
+
+def test_a_full_phone_keeps_the_servers_verdict_and_does_not_resend_in_a_loop(
+        live_server, new_context, make_campaign, make_link, session):
+    """The queue sits in IndexedDB; then the phone's storage fills up, so IndexedDB refuses
+    writes and the queue's verdicts (refused, set aside) land in localStorage beside the older
+    IndexedDB copies. The newer copy must win: the refused ratings are shown as refused, not
+    sent again and again with no pause."""
+    campaign = make_campaign()
+    _, token = make_link(campaign, ["ZF01"], channel=Channel.VISIT, visit_place="红星村")
+    context = new_context(service_workers="block")
+    page = context.new_page()
+    page.goto(f"{live_server.url}/s/{token}")
+    wait_ready(page)
+    context.set_offline(True)
+    for n in range(3):
+        rate_visit(page, n)
+    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('pq:'))") == []
+    page.evaluate("""() => { IDBObjectStore.prototype.put = function () {
+        throw new DOMException('full', 'QuotaExceededError'); }; }""")
+    campaign.status = CampaignStatus.CLOSED  # closed long ago: no receipt lets them in now
+    session.commit()
+    campaign.closed_at = datetime.now(timezone.utc) - timedelta(days=31)
+    session.commit()
+
+    context.set_offline(False)
+    page.wait_for_function("() => document.querySelectorAll('#bad li').length === 3")
+    wait_pending(page, 0)
+    page.wait_for_timeout(2_000)
+    assert len(live_server.faults.paths("POST")) == 1
+    assert stored(session) == []
+    assert all("评议已结束" in p for p in page.locator("#bad li").all_inner_texts())

@@ -62,7 +62,10 @@ function ls() { try { return window.localStorage; } catch (e) { return null; } }
 function lsPut(key, value) { ls().setItem(key, JSON.stringify(value)); }  // throws when unusable
 function lsGet(key) { try { return JSON.parse(ls().getItem(key)); } catch (e) { return null; } }
 
+// An item may have a copy in more than one place (IndexedDB refusing writes when the phone is
+// full, localStorage taking them): each write bumps its revision, and the newest copy counts.
 function put(item) {  // resolves true once durable on this phone, false when only in memory
+  item.rev = (item.rev || 0) + 1;
   return tx("q", "readwrite", function (s) { return s.put(item); })
     .catch(function () { lsPut("pq:" + item.id, item); })
     .then(function () { delete mem[item.id]; return true; },
@@ -75,14 +78,15 @@ function del(id) {
 }
 function all() {
   var found = {}, s = ls(), i, k;
+  function keep(r) { if (r && !(found[r.id] && (found[r.id].rev || 0) > (r.rev || 0))) found[r.id] = r; }
   if (s) for (i = 0; i < s.length; i++) {
     k = s.key(i);
-    if (k && k.indexOf("pq:") === 0) { k = lsGet(k); if (k) found[k.id] = k; }
+    if (k && k.indexOf("pq:") === 0) keep(lsGet(k));
   }
   return tx("q", "readonly", function (s) { return s.getAll(); }).catch(function () { return []; })
     .then(function (rows) {
-      rows.forEach(function (r) { found[r.id] = r; });
-      for (k in mem) found[k] = mem[k];
+      rows.forEach(keep);
+      for (k in mem) keep(mem[k]);
       return Object.keys(found).map(function (k) { return found[k]; })
         .sort(function (a, b) { return a.t - b.t; });
     });
