@@ -78,7 +78,9 @@ function del(id) {
 }
 function all() {
   var found = {}, s = ls(), i, k;
-  function keep(r) { if (r && !(found[r.id] && (found[r.id].rev || 0) > (r.rev || 0))) found[r.id] = r; }
+  function keep(r) {  // the newest copy of each item
+    if (r && !(found[r.id] && (found[r.id].rev || 0) > (r.rev || 0))) found[r.id] = r;
+  }
   if (s) for (i = 0; i < s.length; i++) {
     k = s.key(i);
     if (k && k.indexOf("pq:") === 0) keep(lsGet(k));
@@ -197,7 +199,6 @@ f.addEventListener("submit", function (e) {
 // the server's Date header and restamps the rating by the server's clock, keeping its own
 // reading in meta: the same rating (the server's "same content" ignores the time), resent.
 var CLOCK_CODES = { future_time: 1, before_receipt: 1 };
-var REFUSED = { 400: 1, 413: 1, 422: 1 };  // the answers that blame the batch sent (bad, too large)
 function restamp(item, clock) {  // true when the item now carries a different time
   if (!(Math.abs(clock) >= 60000)) return false;  // the clock is right (or unknown): it stands
   item.meta = item.meta || {};
@@ -208,9 +209,11 @@ function restamp(item, clock) {  // true when the item now carries a different t
   return true;
 }
 
-// A batch the server refuses whole (4xx) or fails on (5xx) is halved until the item at fault stands
-// alone. A lone item the server keeps failing on is set aside ("err") and retried alone, least
-// recently tried first, after the others: one bad item never holds back the rest of the queue.
+// A batch the server refuses whole (400/413/422) or fails on (5xx) is halved until the item at
+// fault stands alone; another 4xx is not about what was sent (a proxy, a deploy) and means later.
+// A lone item the server keeps failing on is set aside ("err") and retried alone, least recently
+// tried first, after the others: one bad item never holds back the rest of the queue.
+var REFUSED = { 400: 1, 413: 1, 422: 1 };  // the answers that blame the batch sent (bad, too large)
 function settle(batch, results, clock) {  // apply the server's per-item answers, in request order
   var up = {};
   return Promise.all(batch.map(function (item, i) {
