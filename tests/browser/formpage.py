@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import Page
+from collections.abc import Callable
+from typing import Any
+
+from playwright.sync_api import BrowserContext, Page
+
+from sync.models import Campaign, Channel
 
 SEED000_ITEMS = ["efficiency", "attitude", "competence", "conduct", "integrity"]
 
@@ -65,3 +70,25 @@ def record_status(context) -> None:  # type: ignore[no-untyped-def]
 
 def said(page: Page) -> list[str]:
     return page.evaluate("window.__said")
+
+
+def open_visit_form(live_server, new_context, make_campaign, make_link,  # type: ignore[no-untyped-def]
+                    init_script: str | None = None,
+                    before_open: Callable[[Page], Any] | None = None,
+                    ) -> tuple[Campaign, BrowserContext, Page]:
+    """A visit link's form (unit ZF01), open and ready on a phone without a service worker.
+
+    `init_script` runs in the page before the form's own script (to break a browser API);
+    `before_open(page)` runs just before the form is loaded (to set the phone's clock).
+    """
+    campaign = make_campaign()
+    _, token = make_link(campaign, ["ZF01"], channel=Channel.VISIT, visit_place="红星村")
+    context = new_context(service_workers="block")
+    if init_script:
+        context.add_init_script(init_script)
+    page = context.new_page()
+    if before_open:
+        before_open(page)
+    page.goto(f"{live_server.url}/s/{token}")
+    wait_ready(page)
+    return campaign, context, page

@@ -14,7 +14,17 @@ from sync.merge import REPEAT_DEVICE
 from sync.models import CampaignStatus, Channel
 from sync.queue_file import import_queue_file
 
-from .formpage import fill, rate_visit, record_status, said, submit, tap, wait_pending, wait_ready
+from .formpage import (
+    fill,
+    open_visit_form,
+    rate_visit,
+    record_status,
+    said,
+    submit,
+    tap,
+    wait_pending,
+    wait_ready,
+)
 from .test_form_offline import stored
 
 pytestmark = pytest.mark.browser
@@ -130,13 +140,9 @@ def test_low_level_asks_for_a_reason(live_server, new_context, make_campaign, ma
 
 def test_localstorage_when_indexeddb_is_missing(live_server, new_context, make_campaign,
                                                 make_link, session):
-    campaign = make_campaign()
-    _, token = make_link(campaign, ["ZF01"], channel=Channel.VISIT, visit_place="红星村")
-    context = new_context(service_workers="block")
-    context.add_init_script("Object.defineProperty(window, 'indexedDB', {value: undefined})")
-    page = context.new_page()
-    page.goto(f"{live_server.url}/s/{token}")
-    wait_ready(page)
+    campaign, context, page = open_visit_form(
+        live_server, new_context, make_campaign, make_link,
+        init_script="Object.defineProperty(window, 'indexedDB', {value: undefined})")
     context.set_offline(True)
     rate_visit(page, 0)
     rate_visit(page, 1)

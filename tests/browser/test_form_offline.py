@@ -13,6 +13,7 @@ from sync.models import Answer, CampaignStatus, Channel, Conflict, Response
 from .conftest import DROP_AFTER, FAIL_AFTER, FAIL_BEFORE, PORTAL, REFUSE, STALL_AFTER
 from .formpage import (
     fill,
+    open_visit_form,
     pending,
     rate_visit,
     record_status,
@@ -256,15 +257,10 @@ def test_an_answer_that_stalls_midway_never_holds_the_queue(abort, live_server, 
     the body for good: the phone gives up on that answer like on any other lost one, and the next
     pass drains the queue (the server answers duplicate: nothing counted twice). Old webviews
     without AbortController must give up too."""
-    campaign = make_campaign()
-    _, token = make_link(campaign, ["ZF01"], channel=Channel.VISIT, visit_place="红星村")
-    context = new_context(service_workers="block")
-    if not abort:
-        context.add_init_script("delete window.AbortController")
-    page = context.new_page()
-    page.clock.install()
-    page.goto(f"{live_server.url}/s/{token}")
-    wait_ready(page)
+    campaign, context, page = open_visit_form(
+        live_server, new_context, make_campaign, make_link,
+        init_script=None if abort else "delete window.AbortController",
+        before_open=lambda page: page.clock.install())
     context.set_offline(True)
     for n in range(3):
         rate_visit(page, n)
@@ -294,13 +290,9 @@ def test_a_phone_with_a_wrong_clock_still_gets_its_ratings_in(skew, live_server,
     whose clock is off learns by how much from the server's Date header and resends the rating
     stamped by the server's clock (keeping its own reading in meta); the rating is not left
     refused for ever, and a poster rater is not told 已评议 for a rating that never counted."""
-    campaign = make_campaign()
-    _, token = make_link(campaign, ["ZF01"], channel=Channel.VISIT, visit_place="红星村")
-    context = new_context(service_workers="block")
-    page = context.new_page()
-    page.clock.install(time=datetime.now(timezone.utc) + skew)
-    page.goto(f"{live_server.url}/s/{token}")
-    wait_ready(page)
+    campaign, context, page = open_visit_form(
+        live_server, new_context, make_campaign, make_link,
+        before_open=lambda page: page.clock.install(time=datetime.now(timezone.utc) + skew))
     context.set_offline(True)
     for n in range(3):
         rate_visit(page, n)
@@ -323,13 +315,9 @@ def test_an_indexeddb_that_never_opens_does_not_hang_the_form(live_server, new_c
     """Some WebKit builds (iOS 14.6 WKWebView, WeChat's browser there) leave indexedDB.open
     unanswered. The form must not wait for it for ever: it keeps the rating in localStorage,
     says so, and uploads the queue."""
-    campaign = make_campaign()
-    _, token = make_link(campaign, ["ZF01"], channel=Channel.VISIT, visit_place="红星村")
-    context = new_context(service_workers="block")
-    context.add_init_script("IDBFactory.prototype.open = function () { return {}; };")
-    page = context.new_page()
-    page.goto(f"{live_server.url}/s/{token}")
-    wait_ready(page)
+    campaign, context, page = open_visit_form(
+        live_server, new_context, make_campaign, make_link,
+        init_script="IDBFactory.prototype.open = function () { return {}; };")
     context.set_offline(True)
     rate_visit(page, 0)
     rate_visit(page, 1)
@@ -349,12 +337,8 @@ def test_a_refusal_not_about_the_items_refuses_none_of_them(status, live_server,
     """A JSON 4xx other than a bad batch (400/422) or too large (413) says nothing about the
     ratings: the phone waits and tries again; it never splits the batch down to single items and
     marks each one refused for good."""
-    campaign = make_campaign()
-    _, token = make_link(campaign, ["ZF01"], channel=Channel.VISIT, visit_place="红星村")
-    context = new_context(service_workers="block")
-    page = context.new_page()
-    page.goto(f"{live_server.url}/s/{token}")
-    wait_ready(page)
+    campaign, context, page = open_visit_form(
+        live_server, new_context, make_campaign, make_link)
     context.set_offline(True)
     for n in range(2):
         rate_visit(page, n)
@@ -374,12 +358,8 @@ def test_a_full_phone_keeps_the_servers_verdict_and_does_not_resend_in_a_loop(
     writes and the queue's verdicts (refused, set aside) land in localStorage beside the older
     IndexedDB copies. The newer copy must win: the refused ratings are shown as refused, not
     sent again and again with no pause."""
-    campaign = make_campaign()
-    _, token = make_link(campaign, ["ZF01"], channel=Channel.VISIT, visit_place="红星村")
-    context = new_context(service_workers="block")
-    page = context.new_page()
-    page.goto(f"{live_server.url}/s/{token}")
-    wait_ready(page)
+    campaign, context, page = open_visit_form(
+        live_server, new_context, make_campaign, make_link)
     context.set_offline(True)
     for n in range(3):
         rate_visit(page, n)
