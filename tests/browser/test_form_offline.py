@@ -5,12 +5,21 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from sqlalchemy import func, select
 
 from sync.links import revoke_link
 from sync.models import Answer, CampaignStatus, Channel, Conflict, Response
 
-from .conftest import DROP_AFTER, FAIL_AFTER, FAIL_BEFORE, PORTAL, REFUSE, STALL_AFTER
+from .conftest import (
+    DROP_AFTER,
+    FAIL_AFTER,
+    FAIL_BEFORE,
+    PORTAL,
+    REFUSE,
+    STALL_AFTER,
+    SYNC_PATH,
+)
 from .formpage import (
     fill,
     open_visit_form,
@@ -378,3 +387,65 @@ def test_a_full_phone_keeps_the_servers_verdict_and_does_not_resend_in_a_loop(
     assert len(live_server.faults.paths("POST")) == 1
     assert stored(session) == []
     assert all("评议已结束" in p for p in page.locator("#bad li").all_inner_texts())
+
+
+# IndexedDB as on a slow phone: each transaction's `complete` reaches the page 500 ms late (the
+# data itself is committed at once), which widens the gap between a read and the write after it.
+SLOW_IDB = """(() => {
+  const open = IDBDatabase.prototype.transaction;
+  const set = Object.getOwnPropertyDescriptor(IDBTransaction.prototype, 'oncomplete').set;
+  IDBDatabase.prototype.transaction = function (...args) {
+    const t = open.apply(this, args);
+    Object.defineProperty(t, 'oncomplete', {
+      set(fn) { set.call(t, e => setTimeout(() => fn.call(t, e), 500)); },
+    });
+    return t;
+  };
+})();"""
+
+
+def test_a_rating_saved_while_an_upload_settles_keeps_both_in_the_history(
+        live_server, new_context, make_campaign, make_link, session):
+    """The upload marking its batch and a new submit both edit the visit history: neither may
+    drop the other's change (the new rating, or the first one's 已上传)."""
+    campaign = make_campaign()
+    _, token = make_link(campaign, ["ZF01"], channel=Channel.VISIT, visit_place="红星村")
+    context = new_context(service_workers="block")  # page.route sees the uploads
+    context.add_init_script(SLOW_IDB)
+    page = context.new_page()
+    held: list = []
+
+    def hold_first_upload(route) -> None:  # type: ignore[no-untyped-def]
+        if held:
+            route.continue_()
+        else:  # the server stores the batch now; the phone gets the answer when the test says
+            held.append((route, route.fetch()))
+
+    page.route(f"**{SYNC_PATH}", hold_first_upload)
+    page.goto(f"{live_server.url}/s/{token}")
+    wait_ready(page)
+    rate_visit(page, 0, comment="第一份")
+    while not held:
+        page.wait_for_timeout(50)
+
+    # Release the first upload's answer and submit a second rating at once: the upload's marking
+    # of the first rating and the saving of the second now read the history at the same moment.
+    fill(page, comment="第二份")
+    route, response = held[0]
+    route.fulfill(response=response)
+    submit(page)
+    wait_pending(page, 0)
+    assert len(stored(session)) == 2
+
+    want = """() => {
+      const entries = [...document.querySelectorAll('#hl li')];
+      return entries.length === 2 && entries.every(li => li.textContent.includes('已上传'));
+    }"""
+    try:
+        page.wait_for_function(want, timeout=10_000)
+    except PlaywrightTimeoutError:
+        pass  # the assertions below say what is missing
+    entries = page.locator("#hl li").all_text_contents()
+    assert len(entries) == 2 and "第二份" in entries[0] and "第一份" in entries[1], entries
+    assert all("已上传" in e and "更正" in e and "作废" in e for e in entries), entries
+    assert page.locator("#hn").text_content() == "2"

@@ -3,14 +3,23 @@
 // the one it replaces, and both are uploaded (the server counts the latest version).
 var fixing = null, rater = {}, HK = "h:" + T;
 function history() { return kget(HK).then(function (h) { return h || []; }); }
-function remember(item) {
-  return history().then(function (h) { h.push(item); return kset(HK, h.slice(-300)); });
+// Each change is a read-modify-write of the whole list, and a submit (remember) can overlap an
+// upload settling (uploaded): run them one after another, or the later write drops the other's
+// change. change(list) edits the list and returns the list to store.
+var edits = Promise.resolve();
+function editHistory(change) {
+  var done = edits.then(history).then(function (h) { return kset(HK, change(h)); });
+  edits = done.catch(function () {});  // a failed edit does not stop the ones after it
+  return done;
 }
-function uploaded(ids) {  // one read-modify-write for the whole batch
+function remember(item) {
+  return editHistory(function (h) { h.push(item); return h.slice(-300); });
+}
+function uploaded(ids) {  // one edit for the whole batch
   if (!C.visit) return null;
-  return history().then(function (h) {
+  return editHistory(function (h) {
     h.forEach(function (e) { if (ids[e.id]) e.up = 1; });
-    return kset(HK, h);
+    return h;
   });
 }
 function unitName(code) { var u = D.units.filter(function (x) { return x.code === code; })[0]; return u ? u.name : code || ""; }
