@@ -6,11 +6,12 @@ running totals) only once; the loser is told the rating was already excluded or 
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..audit import AuditEntry, record
 from ..models import Response, User, utcnow
+from ..reports.filters import counted_unless_excluded
 from ..reports.totals import apply_delta
 
 #: Longest reason kept; a reason is a sentence or two, not a report.
@@ -35,10 +36,12 @@ def _state(response: Response) -> dict[str, object]:
             "reason": response.exclusion_reason}
 
 
-def _counts_but_for_exclusion(response: Response) -> bool:
-    """Whether the rating counts when not excluded (sync.reports.filters.counted): a repeat, a
-    void or a version a later one replaced never counted, so its exclusion moves no total."""
-    return not response.is_repeat and not response.is_void and response.superseded_at is None
+def _counts_but_for_exclusion(session: Session, response: Response) -> bool:
+    """Whether the rating counts when not excluded (sync.reports.filters.counted_unless_excluded):
+    a repeat, a void or a version a later one replaced never counted, so its exclusion moves no
+    total. Read after the caller's UPDATE, under its row lock."""
+    return bool(session.scalar(select(counted_unless_excluded())
+                               .where(Response.id == response.id)))
 
 
 def exclude_response(session: Session, response: Response, *, reason: str,
@@ -59,7 +62,7 @@ def exclude_response(session: Session, response: Response, *, reason: str,
     if changed != 1:
         raise ExclusionError("这条评议结果已被剔除。")
     session.refresh(response)  # under the row lock: a correction cannot supersede it meanwhile
-    if _counts_but_for_exclusion(response):
+    if _counts_but_for_exclusion(session, response):
         apply_delta(session, [response.id], -1)
     return record(session, actor=actor, action="response.exclude", target_type="response",
                   target_id=response.uuid, campaign_id=response.campaign_id,
@@ -83,7 +86,7 @@ def include_response(session: Session, response: Response, *, reason: str,
     if changed != 1:
         raise ExclusionError("这条评议结果未被剔除，无需恢复。")
     session.refresh(response)
-    if _counts_but_for_exclusion(response):
+    if _counts_but_for_exclusion(session, response):
         apply_delta(session, [response.id], 1)
     return record(session, actor=actor, action="response.include", target_type="response",
                   target_id=response.uuid, campaign_id=response.campaign_id,

@@ -24,8 +24,14 @@ def counted() -> ColumnElement[bool]:
     upheld appeal) are kept and exported, but never counted. Of a corrected rating only the
     latest version counts, and a void counts nothing (sync/versions.py).
     """
-    return and_(Response.is_repeat.is_(False), Response.excluded_at.is_(None),
-                Response.superseded_at.is_(None), Response.is_void.is_(False))
+    return and_(counted_unless_excluded(), Response.excluded_at.is_(None))
+
+
+def counted_unless_excluded() -> ColumnElement[bool]:
+    """`counted()` without the admin's exclusion: whether excluding the response, or taking the
+    exclusion back, moves the totals (a repeat, a replaced version or a void never counted)."""
+    return and_(Response.is_repeat.is_(False), Response.superseded_at.is_(None),
+                Response.is_void.is_(False))
 
 
 class FilterError(ValueError):
