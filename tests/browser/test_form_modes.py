@@ -16,7 +16,6 @@ from sync.queue_file import import_queue_file
 
 from .formpage import (
     fill,
-    open_visit_form,
     rate_visit,
     record_status,
     said,
@@ -136,24 +135,6 @@ def test_low_level_asks_for_a_reason(live_server, new_context, make_campaign, ma
     page.wait_for_function("() => document.getElementById('st').textContent.includes('已上传')")
     rows = stored(session)
     assert len(rows) == 1 and rows[0].comment == "材料被退回三次，没有一次说清楚"
-
-
-def test_localstorage_when_indexeddb_is_missing(live_server, new_context, make_campaign,
-                                                make_link, session):
-    campaign, context, page = open_visit_form(
-        live_server, new_context, make_campaign, make_link,
-        init_script="Object.defineProperty(window, 'indexedDB', {value: undefined})")
-    context.set_offline(True)
-    rate_visit(page, 0)
-    rate_visit(page, 1)
-    keys = page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('pq:'))")
-    assert len(keys) == 2
-
-    context.set_offline(False)
-    page.reload()  # a fresh page finds the queue left in localStorage and uploads it
-    wait_pending(page, 0)
-    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('pq:'))") == []
-    assert len(stored(session)) == 2
 
 
 def test_rejected_items_stay_visible_and_export_imports(app, live_server, new_context,

@@ -318,15 +318,20 @@ def test_a_phone_with_a_wrong_clock_still_gets_its_ratings_in(skew, live_server,
         assert abs(phone - stamped - skew) < timedelta(minutes=2)
 
 
-def test_an_indexeddb_that_never_opens_does_not_hang_the_form(live_server, new_context,
-                                                               make_campaign, make_link,
-                                                               session):
-    """Some WebKit builds (iOS 14.6 WKWebView, WeChat's browser there) leave indexedDB.open
-    unanswered. The form must not wait for it for ever: it keeps the rating in localStorage,
-    says so, and uploads the queue."""
-    campaign, context, page = open_visit_form(
-        live_server, new_context, make_campaign, make_link,
-        init_script="IDBFactory.prototype.open = function () { return {}; };")
+@pytest.mark.parametrize("broken, reopen", [
+    # some WebKit builds (iOS 14.6 WKWebView, WeChat's browser there) never answer open: the form
+    # must not wait for it for ever, and uploads the queue from the same page
+    ("IDBFactory.prototype.open = function () { return {}; };", False),
+    # no IndexedDB at all: a fresh page finds the queue left in localStorage and uploads it
+    ("Object.defineProperty(window, 'indexedDB', {value: undefined})", True),
+], ids=["never opens", "missing"])
+def test_the_queue_lives_in_localstorage_when_indexeddb_fails(broken, reopen, live_server,
+                                                              new_context, make_campaign,
+                                                              make_link, session):
+    """Without a working IndexedDB the form keeps each rating in localStorage, says it is saved,
+    and uploads the queue."""
+    campaign, context, page = open_visit_form(live_server, new_context, make_campaign,
+                                              make_link, init_script=broken)
     context.set_offline(True)
     rate_visit(page, 0)
     rate_visit(page, 1)
@@ -334,6 +339,8 @@ def test_an_indexeddb_that_never_opens_does_not_hang_the_form(live_server, new_c
     assert len(page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('pq:'))")) == 2
 
     context.set_offline(False)
+    if reopen:
+        page.reload()
     wait_pending(page, 0)
     assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('pq:'))") == []
     rows = stored(session)
