@@ -56,6 +56,23 @@ def test_opening_the_form_hands_out_a_receipt(client, signer, visit):
     assert signer.verify_receipt(embedded).link_id == link.id
 
 
+def test_a_receipt_from_the_closing_millisecond_is_not_from_before(client, session, signer,
+                                                                   visit, make_item):
+    """Receipts keep milliseconds, closing moments microseconds: a receipt issued 0.3 ms after the
+    link was revoked reads as .123 against .123456, and must not pass for one from before."""
+    _, link, token = visit
+    revoke_link(session, link)
+    link.revoked_at = ago(minutes=5).replace(microsecond=123456)
+    session.commit()
+    after = make_item(token, receipt=signer.sign_receipt(
+        link.id, link.revoked_at + timedelta(microseconds=300)))
+    before = make_item(token, receipt=signer.sign_receipt(
+        link.id, link.revoked_at - timedelta(microseconds=500)))
+    results = post(client, [after, before])
+    assert (results[0]["status"], results[0]["code"]) == ("rejected", "link_revoked")
+    assert results[1]["status"] == "stored"
+
+
 def test_receipts_rotate_keys_and_never_pass_for_tokens():
     old = LinkSigner(["k-2025"]).sign_receipt(7)
     assert LinkSigner(["k-2025", "k-2026"]).verify_receipt(old).link_id == 7

@@ -136,7 +136,8 @@ def check_upload_time(signer: LinkSigner, link: ResolvedLink, created_at: dateti
     if proof is None:
         raise UploadRefused(closing.code, f"{since}，这份评议没有表单回执，无法证明是在此之前"
                                           "打开表单填写的，不予接收。")
-    if proof.issued_at >= closing.at:
+    # A receipt carries milliseconds: one from the closing's own millisecond may be after it.
+    if proof.issued_ms >= int(closing.at.timestamp() * 1000):
         raise UploadRefused(closing.code, f"{since}，这份评议的表单是在此之后打开的，不予接收。")
     if created_at > closing.at + CLOCK_SKEW:  # an old receipt cannot vouch for a new rating
         raise UploadRefused(closing.code, f"{since}，这份评议的填写时间在此之后，不予接收。")
